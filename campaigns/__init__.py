@@ -1,0 +1,1 @@
+"""Retail media data (RMIS), harmonization, optimization, measurement and the domain agents."""

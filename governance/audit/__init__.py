@@ -1,0 +1,1 @@
+"""The append-only audit log each tenant keeps in its own schema."""

@@ -1,0 +1,1 @@
+"""Text generation: the base-model registry, the gpu-worker runtime and the generate service."""

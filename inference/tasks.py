@@ -1,0 +1,42 @@
+"""Tasks on the `gpu` queue. Torch and transformers are imported inside them, never at module import,
+because the web process imports this module to send them."""
+
+from __future__ import annotations
+
+import os
+
+from celery.signals import worker_ready
+from django.conf import settings
+
+from tenants.jobs.models import Job
+from tenants.jobs.runner import JobFailure, job_task
+from tenants.jobs.services import job_progress
+
+
+def base_model():
+    from inference.runtime import get_base_model
+
+    return get_base_model(source=settings.RMN_BASE_MODEL, cache_dir=settings.RMN_MODEL_CACHE_DIR)
+
+
+@job_task(name="inference.generate", queue="gpu")
+def generate_text(job: Job) -> dict:
+    from inference.runtime import PromptTooLong
+
+    job_progress(job=job, progress=0.05, message="loading model")
+    model = base_model()
+    job_progress(job=job, progress=0.1, message="generating")
+    params = job.params
+    try:
+        return model.generate(
+            prompt=params["prompt"], max_new_tokens=int(params["max_new_tokens"]), system=params.get("system")
+        )
+    except PromptTooLong as exc:
+        raise JobFailure("prompt_too_long", str(exc)) from exc
+
+
+@worker_ready.connect
+def preload_base_model(**kwargs) -> None:
+    # The gpu worker loads the model once at start, so the first request does not pay for it.
+    if os.environ.get("RMN_PRELOAD_MODEL") == "1":
+        base_model()

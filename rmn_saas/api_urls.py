@@ -1,0 +1,23 @@
+"""/api/v1/ routes. The platform domain serves the identity routes only; tenant domains serve them all."""
+
+from django.urls import path
+
+from inference.api import GenerateApi
+from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, MeApi, TokenObtainApi, TokenRefreshApi
+from tenants.jobs.api import JobCancelApi, JobDetailApi, JobListApi
+
+identity = [
+    path("me", MeApi.as_view(), name="me"),
+    path("auth/token", TokenObtainApi.as_view(), name="token-obtain"),
+    path("auth/token/refresh", TokenRefreshApi.as_view(), name="token-refresh"),
+]
+
+tenant = [
+    *identity,
+    path("api-keys", ApiKeyListCreateApi.as_view(), name="api-keys"),
+    path("api-keys/<str:key_id>/revoke", ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("jobs", JobListApi.as_view(), name="jobs"),
+    path("jobs/<str:job_id>", JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<str:job_id>/cancel", JobCancelApi.as_view(), name="job-cancel"),
+    path("generate", GenerateApi.as_view(), name="generate"),
+]

@@ -1,0 +1,26 @@
+"""Role checks for pages, mirroring the API's: viewers read, analysts write, admins manage."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
+
+def page(*, write: bool = False, admin: bool = False):
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.tenant.is_platform:
+                raise PermissionDenied("Tenant pages are served on tenant domains.")
+            if admin and not request.user.is_tenant_admin:
+                raise PermissionDenied("Only a tenant admin can open this page.")
+            if write and request.method == "POST" and not request.user.can_write:
+                raise PermissionDenied("Your role can read but not change anything.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate

@@ -1,0 +1,20 @@
+"""Pages of a tenant's domain."""
+
+from django.urls import path
+
+from governance.audit.views import audit_page
+from inference.views import generate_page
+from tenants.jobs.views import job_progress_partial, jobs_page
+from tenants.views import api_key_revoke_view, api_keys_page, dashboard
+
+app_name = "pages"
+
+urlpatterns = [
+    path("", dashboard, name="dashboard"),
+    path("jobs/", jobs_page, name="jobs"),
+    path("jobs/<uuid:job_id>/progress", job_progress_partial, name="job-progress"),
+    path("settings/api-keys/", api_keys_page, name="api-keys"),
+    path("settings/api-keys/<str:key_id>/revoke", api_key_revoke_view, name="api-key-revoke"),
+    path("audit/", audit_page, name="audit"),
+    path("generate/", generate_page, name="generate"),
+]
