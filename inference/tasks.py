@@ -19,7 +19,7 @@ def base_model():
     return get_base_model(source=settings.RMN_BASE_MODEL, cache_dir=settings.RMN_MODEL_CACHE_DIR)
 
 
-@job_task(name="inference.generate", queue="gpu")
+@job_task(name="inference.generate")
 def generate_text(job: Job) -> dict:
     from inference.runtime import PromptTooLong
 

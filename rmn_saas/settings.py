@@ -108,6 +108,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "rmn_saas.context_processors.navigation",
             ],
+            # {% partialdef %} is built into Django 6; on 5.2 the tag comes from django-template-partials.
+            "builtins": ["template_partials.templatetags.partials"],
         },
     }
 ]

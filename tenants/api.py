@@ -44,11 +44,21 @@ class MeApi(APIView):
         })
 
 
-class TokenObtainApi(APIView):
-    """Username + password of a user of this tenant → JWT access and refresh tokens bound to this tenant."""
+class _CredentialsInBodyApi(APIView):
+    """Login and refresh take their credentials in the body, not in a header.
+
+    A view without authenticators would turn every refusal into a 403; saying how to authenticate keeps it a 401.
+    """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class TokenObtainApi(_CredentialsInBodyApi):
+    """Username + password of a user of this tenant → JWT access and refresh tokens bound to this tenant."""
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
@@ -74,9 +84,8 @@ class TokenObtainApi(APIView):
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
-class TokenRefreshApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class TokenRefreshApi(_CredentialsInBodyApi):
+    """A refresh token issued on this tenant's domain → a new access token for the same tenant."""
 
     class InputSerializer(serializers.Serializer):
         refresh = serializers.CharField()

@@ -66,7 +66,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         if len(parts) != 2:
             _refuse(request, "malformed_api_key", INVALID_API_KEY)
         full = parts[1].decode(errors="replace")
-        pieces = full.split("_")
+        # The secret is urlsafe base64 and may itself contain "_": only the first two separate the parts.
+        pieces = full.split("_", 2)
         if len(pieces) != 3:
             _refuse(request, "malformed_api_key", INVALID_API_KEY)
         key = ApiKey.objects.filter(key_id=pieces[1]).first()

@@ -22,13 +22,23 @@ PASSWORD = "demo-pass-123"
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database plus the demo tenants, created once and committed for the whole session."""
-    from django.core.management import call_command
+def django_db_setup(request, django_test_environment, django_db_blocker):
+    """The test database plus the demo tenants, created once and committed for the whole session.
 
+    pytest-django only creates the database when some collected test names `db`; `live_db` tests do not, and
+    may be all that runs, so the database is always created here.
+    """
+    from django.core.management import call_command
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
+        databases = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"})
         call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
         connection.set_schema_to_public()
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(databases, verbosity=verbosity)
 
 
 @pytest.fixture(autouse=True)
@@ -50,25 +60,28 @@ def _fresh_rate_limits():
     yield
 
 
-def _tenant(slug: str):
+def _tenant(request, slug: str):
+    # A `live_db` test must not end up inside the `db` fixture's transaction: its writes (and the tasks sent
+    # on commit) are for the workers to see.
+    request.getfixturevalue("live_db" if "live_db" in request.fixturenames else "db")
     from tenants.models import Tenant
 
     return Tenant.objects.get(slug=slug)
 
 
 @pytest.fixture
-def acme(db):
-    return _tenant("acme")
+def acme(request):
+    return _tenant(request, "acme")
 
 
 @pytest.fixture
-def megamart(db):
-    return _tenant("megamart")
+def megamart(request):
+    return _tenant(request, "megamart")
 
 
 @pytest.fixture
-def platform(db):
-    return _tenant("public")
+def platform(request):
+    return _tenant(request, "public")
 
 
 def host_of(tenant) -> str:
@@ -102,6 +115,30 @@ def jwt_for(tenant, username: str) -> str:
     )
     assert response.status_code == 200, response.content
     return response.json()["access"]
+
+
+def api_key_for(tenant, *, role: str, name: str = "test key", actor: str = "user:test") -> tuple[str, str]:
+    """A new API key of `tenant` with `role`, made by the real service: (full key, key id)."""
+    from tenants.services import api_key_create
+
+    with schema_context(tenant.schema_name):
+        key, full = api_key_create(tenant=tenant, name=name, role=role, actor=actor)
+    return full, key.key_id
+
+
+def job_in(tenant, **fields):
+    """A Job row written straight into the tenant's schema (no task is sent)."""
+    from tenants.jobs.models import Job
+
+    with schema_context(tenant.schema_name):
+        return Job.objects.create(**{"kind": "generate", "created_by": "user:test", **fields})
+
+
+def job_reloaded(tenant, job):
+    from tenants.jobs.models import Job
+
+    with schema_context(tenant.schema_name):
+        return Job.objects.get(pk=job.pk)
 
 
 def audit_rows(tenant, **filters):

@@ -43,9 +43,10 @@ def require_tenant_schema(task) -> str:
     return schema
 
 
-def job_task(*, name: str, queue: str = "default") -> Callable:
+def job_task(*, name: str) -> Callable:
+    """The queue comes from CELERY_TASK_ROUTES by name: `inference.*` runs on `gpu`, the rest on `default`."""
     def decorate(fn: Callable[[Job], Any]):
-        @app.task(name=name, queue=queue, bind=True, acks_late=True)
+        @app.task(name=name, bind=True, acks_late=True)
         def run(self, job_id: str) -> None:
             require_tenant_schema(self)
             job = Job.objects.filter(pk=job_id).first()

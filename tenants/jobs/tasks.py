@@ -10,14 +10,14 @@ from tenants.jobs.runner import require_tenant_schema
 from tenants.jobs.services import job_sweep_stale
 
 
-@app.task(name="jobs.sweep_stale", queue="default", bind=True)
+@app.task(name="jobs.sweep_stale", bind=True)
 def sweep_stale(self) -> int:
     """Runs in one tenant's schema (the header carries it)."""
     require_tenant_schema(self)
     return job_sweep_stale(older_than=settings.RMN_JOB_STALE_AFTER)
 
 
-@app.task(name="jobs.sweep_stale_all_tenants", queue="default")
+@app.task(name="jobs.sweep_stale_all_tenants")
 def sweep_stale_all_tenants() -> int:
     """Fans out one sweep per tenant, each sent from inside that tenant's schema."""
     from tenants.models import Tenant
