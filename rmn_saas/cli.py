@@ -59,8 +59,19 @@ def _manage(env: dict[str, str], *args: str) -> int:
     return subprocess.call([PYTHON, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT)  # noqa: S603
 
 
+class StopRequested(Exception):
+    """Ctrl-C or SIGTERM: stop every process `up` started, in order, and the embedded services."""
+
+
+def _raise_stop(signum, frame):  # noqa: ARG001
+    raise StopRequested
+
+
 def cmd_up(_: argparse.Namespace) -> int:
     started = time.monotonic()
+    # From here on a signal unwinds into the `finally` below, whatever `up` is waiting on.
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
     services = Services(ROOT / ".data")
     env = services.start()
     env.setdefault("DJANGO_DEBUG", "1")
@@ -74,7 +85,7 @@ def cmd_up(_: argparse.Namespace) -> int:
         commands = {
             "web": [PYTHON, str(ROOT / "manage.py"), "runserver", "127.0.0.1:8000", "--noreload"],
             "worker": [*celery, "worker", "-Q", "default", "-n", "default@%h", "--loglevel", "INFO"],
-            "gpu-worker": [
+            "gpu-worker": [  # one process per accelerator; the model loads once, at start
                 *celery, "worker", "-Q", "gpu", "-n", "gpu@%h", "--pool", "solo", "--concurrency", "1",
                 "--loglevel", "INFO",
             ],
@@ -84,7 +95,7 @@ def cmd_up(_: argparse.Namespace) -> int:
             ],
         }
         for name, command in commands.items():
-            proc_env = dict(env, RMN_PROCESS=name)
+            proc_env = dict(env, RMN_PROCESS=name, RMN_PRELOAD_MODEL="1" if name == "gpu-worker" else "0")
             # Each child in its own session: Ctrl-C reaches the CLI alone, which stops them in order.
             processes.append(
                 subprocess.Popen(command, env=proc_env, cwd=ROOT, start_new_session=True)  # noqa: S603
@@ -93,7 +104,11 @@ def cmd_up(_: argparse.Namespace) -> int:
         _say(f"ready in {time.monotonic() - started:.1f}s")
         print(_banner(), flush=True)
         return _supervise(processes)
+    except StopRequested:
+        return 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for proc in processes:
             if proc.poll() is None:
                 proc.terminate()
@@ -136,20 +151,13 @@ def _wait_for_http(url: str, *, timeout: float) -> None:
 
 
 def _supervise(processes: list[subprocess.Popen]) -> int:
-    stop = {"asked": False}
-
-    def on_signal(signum, frame):  # noqa: ARG001
-        stop["asked"] = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stop["asked"]:
+    """Wait until a signal (StopRequested) or until any child dies, which stops them all."""
+    while True:
         for proc in processes:
             if proc.poll() is not None:
                 _say(f"process {' '.join(proc.args[1:4])} exited with {proc.returncode}; stopping")
                 return 1
         time.sleep(0.5)
-    return 0
 
 
 def cmd_test(args: argparse.Namespace) -> int:

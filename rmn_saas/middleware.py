@@ -6,10 +6,28 @@ import re
 import time
 import uuid
 
+from django.http import JsonResponse
+
 from rmn_saas import metrics
 from rmn_saas.request_context import reset_request_id, set_request_id
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class HealthCheckMiddleware:
+    """Answers /healthz on any host (load balancers probe by IP, before any tenant is known)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/healthz":
+            from django.db import connection
+
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            return JsonResponse({"status": "ok"})
+        return self.get_response(request)
 
 
 class RequestIdMiddleware:

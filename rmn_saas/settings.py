@@ -77,6 +77,7 @@ PUBLIC_SCHEMA_NAME = "public"
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    "rmn_saas.middleware.HealthCheckMiddleware",
     "rmn_saas.middleware.RequestIdMiddleware",
     "tenants.middleware.TenantMiddleware",
     "rmn_saas.middleware.MetricsMiddleware",
@@ -226,6 +227,8 @@ RMN_GENERATE_MAX_NEW_TOKENS = int(os.environ.get("RMN_GENERATE_MAX_NEW_TOKENS", 
 
 # Jobs still "running" after this long are marked failed by the beat sweep (a worker died mid-task).
 RMN_JOB_STALE_AFTER = timedelta(hours=int(os.environ.get("RMN_JOB_STALE_HOURS", "6")))
+
+RMN_METRICS_TOKEN = os.environ.get("RMN_METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

@@ -66,3 +66,16 @@ def test_jobs_are_counted_per_tenant_and_status(acme, megamart, platform):
     after = _scrape()["rmn_jobs"]
     assert after[queued] == before.get(queued, 0.0) + 2
     assert after[failed] == before.get(failed, 0.0) + 1
+
+
+def test_metrics_token_when_configured(platform, settings):
+    # given a configured scrape token
+    from django.test import Client
+
+    settings.RMN_METRICS_TOKEN = "scrape-secret"
+    client = Client(HTTP_HOST="localhost")
+
+    # then scrapes without it are refused and with it served
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").status_code == 200
