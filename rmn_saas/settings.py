@@ -230,6 +230,13 @@ RMN_JOB_STALE_AFTER = timedelta(hours=int(os.environ.get("RMN_JOB_STALE_HOURS", 
 
 RMN_METRICS_TOKEN = os.environ.get("RMN_METRICS_TOKEN", "")
 
+# Harmonizer: uploads over this size are refused before parsing; a batch with a larger share of rejected rows
+# fails whole; a restatement moving attributed sales by more than this share is flagged as a warning.
+RMN_INGEST_MAX_BYTES = int(os.environ.get("RMN_INGEST_MAX_MB", "1024")) * 1024 * 1024
+RMN_INGEST_MAX_REJECT_SHARE = float(os.environ.get("RMN_INGEST_MAX_REJECT_SHARE", "0.05"))
+RMN_RESTATEMENT_THRESHOLD = float(os.environ.get("RMN_RESTATEMENT_THRESHOLD", "0.10"))
+RMN_UPLOAD_DIR = Path(os.environ.get("RMN_UPLOAD_DIR", DATA_DIR / "uploads"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,8 @@
+"""The harmonizer: any network's export (or a catalog / sales file) into RMIS, through mapping specs as data.
+
+Public surface: `ingest_file`, `IngestOptions`, `IngestError`, `suggest_spec`, `available_specs`.
+"""
+
+from campaigns.harmonize.pipeline import IngestError, IngestOptions, IngestResult, available_specs, ingest_file
+
+__all__ = ["IngestError", "IngestOptions", "IngestResult", "available_specs", "ingest_file"]
