@@ -208,7 +208,7 @@ def write_instacart(path: Path, sim: AdSim, linear: dict, lo: int, hi: int, *, l
         fm.plain(spend),
         fm.plain(sales),
         fm.plain(units_centi),
-        fm.ratio(sales, spend, ".2f"),
+        fm.ratio(sales, spend, ".2f", blank_if_zero=True),
         fm.ints(impressions),
         fm.ints(clicks),
         fm.ratio(clicks, impressions, pct_fmt),

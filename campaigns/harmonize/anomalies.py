@@ -70,13 +70,16 @@ def load_anomalies(*, duplicates: int, unmatched: Counter, unmapped_placements: 
     return found
 
 
-def event_anomalies(*, batch: IngestBatch, network: str, account: str, restated: dict) -> list[dict]:
+def event_anomalies(*, batch: IngestBatch, network: str, account: str, restated: dict, daily: pl.DataFrame,
+                    currencies: set[str]) -> list[dict]:
+    """`daily` is this batch's per-campaign daily totals and `currencies` its currencies, both gathered while
+    loading, so no query has to re-read the rows just written."""
     if batch.date_min is None:
         return []
     found = _restatement(batch, restated)
-    found += _currency_change(batch, network, account)
-    found += _missing_days(batch)
-    found += _metric_outliers(batch, network, account)
+    found += _currency_change(batch, network, account, currencies)
+    found += _missing_days(batch, set(daily.get_column("date").to_list()))
+    found += _metric_outliers(batch, network, account, _with_ratios(daily))
     return found
 
 
@@ -95,10 +98,8 @@ def _restatement(batch: IngestBatch, restated: dict) -> list[dict]:
                      new_sales=new, old_spend=Decimal(restated["spend"]), change=float(change) if change else None)]
 
 
-def _currency_change(batch: IngestBatch, network: str, account: str) -> list[dict]:
+def _currency_change(batch: IngestBatch, network: str, account: str, now: set[str]) -> list[dict]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT currency FROM campaigns_rmisevent WHERE batch_id = %s", [batch.pk])
-        now = {row[0] for row in cursor.fetchall()}
         cursor.execute(
             "SELECT currency, MAX(date) FROM campaigns_rmisevent WHERE network = %s AND account = %s "
             "AND batch_id <> %s GROUP BY currency", [network, account, batch.pk])
@@ -117,10 +118,7 @@ def _currency_change(batch: IngestBatch, network: str, account: str) -> list[dic
     return found
 
 
-def _missing_days(batch: IngestBatch) -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT date FROM campaigns_rmisevent WHERE batch_id = %s", [batch.pk])
-        present = {row[0] for row in cursor.fetchall()}
+def _missing_days(batch: IngestBatch, present: set[dt.date]) -> list[dict]:
     span = (batch.date_max - batch.date_min).days + 1
     missing = [batch.date_min + dt.timedelta(days=i) for i in range(span)
                if batch.date_min + dt.timedelta(days=i) not in present]
@@ -144,19 +142,23 @@ def _daily(where: str, params: list) -> pl.DataFrame:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     frame = pl.DataFrame(rows, schema=["campaign", "date", "spend", "sales", "impressions", "clicks"], orient="row")
+    return _with_ratios(frame)
+
+
+def _with_ratios(frame: pl.DataFrame) -> pl.DataFrame:
+    frame = frame.with_columns(pl.col(name).cast(pl.Float64) for name in ("spend", "sales", "impressions", "clicks"))
     return frame.with_columns(
         pl.when(pl.col("spend") > 0).then(pl.col("sales") / pl.col("spend")).alias("roas"),
         pl.when(pl.col("impressions") > 0).then(pl.col("clicks") / pl.col("impressions")).alias("ctr"),
     )
 
 
-def _metric_outliers(batch: IngestBatch, network: str, account: str) -> list[dict]:
+def _metric_outliers(batch: IngestBatch, network: str, account: str, current: pl.DataFrame) -> list[dict]:
     start = batch.date_min - dt.timedelta(days=HISTORY_DAYS)
     history = _daily("network = %s AND account = %s AND batch_id <> %s AND date >= %s AND date < %s",
                      [network, account, batch.pk, start, batch.date_min])
     if history.is_empty():
         return []
-    current = _daily("batch_id = %s", [batch.pk])
     found: list[dict] = []
     for metric, label in METRICS.items():
         stats = (history.drop_nulls(metric).group_by("campaign")

@@ -60,6 +60,7 @@ def typed_frame(chunk: pl.DataFrame, context: ChunkContext) -> pl.DataFrame:
     plan, spec = context.plan, context.plan.spec
     columns: list[pl.Expr] = [pl.col(LINE_COLUMN)]
     reasons: list[pl.Expr] = []
+    second_pass: list[tuple[str, str, str, dict]] = []  # (field, header, transform, options) read fast first
     for rule in spec.columns:
         header = plan.fields.get(rule.field)
         if header is None:
@@ -67,13 +68,23 @@ def typed_frame(chunk: pl.DataFrame, context: ChunkContext) -> pl.DataFrame:
         options = dict(rule.options)
         if rule.field in TEXT_LIMITS:
             options.setdefault("max_length", TEXT_LIMITS[rule.field])
-        value, bad = transforms.apply(rule.transform, pl.col(header), options=options,
-                                      decimal_comma=context.decimal_comma)
-        columns.append(value.alias(rule.field))
-        code = "too_long" if rule.transform in ("text", "gtin") else f"bad_{rule.transform}"
-        reasons.append(_reason(bad, f"{code}:{rule.field}"))
+        if rule.transform == "date":
+            sample = chunk.get_column(header).head(500).drop_nulls().to_list()
+            options["primary_format"] = transforms.primary_date_format(
+                sample, options.get("formats") or transforms.DEFAULT_DATE_FORMATS)
+        quick = transforms.fast(rule.transform, pl.col(header), options=options, decimal_comma=context.decimal_comma)
+        if quick is not None:
+            columns.append(quick.alias(rule.field))
+            second_pass.append((rule.field, header, rule.transform, options))
+        else:
+            value, bad = transforms.apply(rule.transform, pl.col(header), options=options,
+                                          decimal_comma=context.decimal_comma)
+            columns.append(value.alias(rule.field))
+            code = "too_long" if rule.transform in ("text", "gtin") else f"bad_{rule.transform}"
+            reasons.append(_reason(bad, f"{code}:{rule.field}"))
         if rule.field in spec.required:
-            reasons.append(_reason(~transforms._present(pl.col(header)), f"missing:{rule.field}"))
+            reasons.append(_reason(pl.col(header).is_null() | (pl.col(header).str.strip_chars() == ""),
+                                   f"missing:{rule.field}"))
     for field_name, windows in plan.extra_windows.items():
         for days, header in windows.items():
             transform = "money" if field_name == "attributed_sales" else "count"
@@ -86,8 +97,10 @@ def typed_frame(chunk: pl.DataFrame, context: ChunkContext) -> pl.DataFrame:
         reasons.append(_reason(
             pl.col(date_header).str.strip_chars().str.to_lowercase() == normalize_header(date_header), "repeated_header"
         ))
-    frame = chunk.select(*columns, pl.concat_list(reasons).list.drop_nulls().alias(REASONS)) if reasons else \
-        chunk.select(*columns, pl.lit([], dtype=pl.List(pl.Utf8)).alias(REASONS))
+    reason_list = pl.concat_list(reasons).list.drop_nulls() if reasons else pl.lit([], dtype=pl.List(pl.Utf8))
+    frame = chunk.select(*columns, reason_list.alias(REASONS))
+    for field_name, header, transform, options in second_pass:
+        frame = _second_pass(frame, chunk, field_name, header, transform, options, context.decimal_comma)
     frame = _with_constants(frame, context)
     if spec.kind == SpecKind.AD_EVENTS:
         frame = _event_rules(frame, context)
@@ -98,6 +111,25 @@ def typed_frame(chunk: pl.DataFrame, context: ChunkContext) -> pl.DataFrame:
     if "product_id" in frame.columns and spec.kind != SpecKind.CATALOG:
         frame = _resolve_products(frame, context)
     return frame
+
+
+def _second_pass(frame: pl.DataFrame, chunk: pl.DataFrame, field_name: str, header: str, transform: str,
+                 options: dict, decimal_comma: bool) -> pl.DataFrame:
+    """Re-read, with the thorough transform, only the values the fast pass could not read."""
+    missed = chunk.get_column(header).is_not_null() & frame.get_column(field_name).is_null()
+    if not missed.any():
+        return frame
+    indexes = missed.arg_true()
+    value, bad = transforms.apply(transform, pl.col(header), options=options, decimal_comma=decimal_comma)
+    redone = chunk.filter(missed).select(value.alias("value"), bad.alias("bad"))
+    repaired = frame.get_column(field_name).scatter(indexes, redone.get_column("value"))
+    reason = pl.Series([None] * frame.height, dtype=pl.Utf8).scatter(
+        indexes, pl.Series([f"bad_{transform}:{field_name}" if flag else None
+                            for flag in redone.get_column("bad").to_list()], dtype=pl.Utf8))
+    return frame.with_columns(
+        repaired.alias(field_name),
+        pl.concat_list([pl.col(REASONS), pl.concat_list([pl.lit(reason)]).list.drop_nulls()]).alias(REASONS),
+    )
 
 
 def _with_constants(frame: pl.DataFrame, context: ChunkContext) -> pl.DataFrame:

@@ -20,6 +20,7 @@ import polars as pl
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg.copy import QueuedLibpqWriter
 
 from campaigns.harmonize import anomalies as anomaly_rules
 from campaigns.harmonize import transforms
@@ -186,19 +187,23 @@ def _decimal_comma(source: SourceFile, plan: ColumnPlan) -> bool:
 
 
 def _resolver(network: str, id_type: str) -> Callable[[list[str]], dict[str, str]]:
+    # Loaded once per batch: the connection is busy with COPY while chunks are resolved.
+    crosswalk = dict(RMISSKUCrosswalk.objects.filter(id_type=id_type, network__in=[network, ""])
+                     .values_list("value", "sku_id"))
+
     def resolve(values: list[str]) -> dict[str, str]:
-        if not values:
-            return {}
-        rows = RMISSKUCrosswalk.objects.filter(id_type=id_type, value__in=values, network__in=[network, ""])
-        return dict(rows.values_list("value", "sku_id"))
+        return {value: crosswalk[value] for value in values if value in crosswalk}
 
     return resolve
 
 
-def _known_gtins(values: list[str]) -> set[str]:
-    if not values:
-        return set()
-    return set(RMISSKUDimension.objects.filter(gtin14__in=set(values)).values_list("gtin14", flat=True))
+def _known_gtins_loader() -> Callable[[list[str]], set[str]]:
+    known = set(RMISSKUDimension.objects.values_list("gtin14", flat=True))
+
+    def known_gtins(values: list[str]) -> set[str]:
+        return {value for value in values if value in known}
+
+    return known_gtins
 
 
 def ingest_file(
@@ -300,6 +305,8 @@ class _Loader:
         self.rejects: list[tuple[int, list[str], str]] = []
         self.seen_keys: list[pl.Series] = []
         self.scope_frames: list[pl.DataFrame] = []
+        self.daily_frames: list[pl.DataFrame] = []
+        self.currencies: set[str] = set()
         self.totals: dict[str, Decimal | int] = Counter()
         self.date_min: dt.date | None = None
         self.date_max: dt.date | None = None
@@ -310,14 +317,29 @@ class _Loader:
         self.context = ChunkContext(
             plan=plan, account=account, currency=options.currency, attribution=options.attribution or {},
             decimal_comma=_decimal_comma(source, plan), today=timezone.now().date(),
-            resolve_ids=_resolver(self.spec.network, self.spec.product_id_type), known_gtins=_known_gtins,
+            resolve_ids=_resolver(self.spec.network, self.spec.product_id_type), known_gtins=_known_gtins_loader(),
         )
 
     # -- the whole batch ---------------------------------------------------------------------------------
     def load(self, batch: IngestBatch) -> list[dict]:
         self.batch = batch
-        for chunk in self.source.batches():
-            self._chunk(chunk)
+        target = {SpecKind.AD_EVENTS: ("campaigns_rmisevent", EVENT_COLUMNS),
+                  SpecKind.SALES: ("campaigns_rmissalesfact", SALES_COLUMNS)}.get(self.spec.kind)
+        if target is None:
+            for chunk in self.source.batches():
+                self._chunk(chunk)
+        else:
+            # One COPY for the whole file, fed from a queue by psycopg's writer thread: Postgres stores chunk N
+            # on one core while polars types chunk N+1 on the other.
+            table, columns = target
+            with connection.cursor() as cursor:
+                raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no COPY
+                statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '\\N')"
+                with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:
+                    for chunk in self.source.batches():
+                        payload = self._chunk(chunk)
+                        if payload:
+                            copy.write(payload)
         if self.rows_read == 0:
             raise _Rejected("no_data_rows", NO_DATA_ROWS, {})
         share_limit = self.options.max_reject_share
@@ -334,8 +356,10 @@ class _Loader:
         if self.spec.kind == SpecKind.AD_EVENTS:
             restated = self._replace_scope("rmisevent", "COALESCE(NULLIF(e.campaign_id, ''), e.campaign_name)")
             batch.totals = self._totals()
+            daily = (pl.concat(self.daily_frames).group_by("campaign", "date").sum() if self.daily_frames
+                     else pl.DataFrame(schema={"campaign": pl.Utf8, "date": pl.Date}))
             found += anomaly_rules.event_anomalies(batch=batch, network=self.spec.network, account=self.account,
-                                                   restated=restated)
+                                                   restated=restated, daily=daily, currencies=self.currencies)
         elif self.spec.kind == SpecKind.SALES:
             self._replace_scope("rmissalesfact", "e.retailer")
         else:
@@ -361,7 +385,8 @@ class _Loader:
         return totals
 
     # -- one chunk ------------------------------------------------------------------------------------------
-    def _chunk(self, chunk: pl.DataFrame) -> None:
+    def _chunk(self, chunk: pl.DataFrame) -> bytes | None:
+        """Type and validate one chunk; returns the CSV payload for COPY (None when nothing is to be copied)."""
         frame = typed_frame(chunk, self.context)
         key_fields = EVENT_KEY if self.spec.kind == SpecKind.AD_EVENTS else SALES_KEY
         if self.spec.kind != SpecKind.CATALOG:
@@ -370,11 +395,12 @@ class _Loader:
         valid = frame.filter(pl.col(REASONS).list.len() == 0)
         self.rows_read += frame.height
         self._note_rejects(chunk, rejected)
+        payload = None
         if valid.height:
             if self.spec.kind == SpecKind.AD_EVENTS:
-                self._load_events(valid, chunk)
+                payload = self._event_rows(valid)
             elif self.spec.kind == SpecKind.SALES:
-                self._load_sales(valid)
+                payload = self._sales_rows(valid)
             else:
                 self._load_catalog(valid)
             dates = valid.get_column("date") if "date" in valid.columns else None
@@ -385,6 +411,7 @@ class _Loader:
         if self.progress:
             estimate = max(1, self.size // max(1, self._bytes_per_row()))
             self.progress(min(0.95, self.rows_read / estimate), f"{self.rows_read:,} rows read")
+        return payload
 
     def _bytes_per_row(self) -> int:
         sample = self.source.sample
@@ -432,7 +459,7 @@ class _Loader:
                 continue
             self.totals[name] = self.totals.get(name, 0) + value
 
-    def _load_events(self, valid: pl.DataFrame, chunk: pl.DataFrame) -> None:
+    def _event_rows(self, valid: pl.DataFrame) -> bytes:
         self._add_totals(valid, ("impressions", "clicks", "spend", "attributed_sales", "attributed_orders",
                                  "attributed_units"))
         windows = [name for name in valid.columns if name.startswith("attributed_sales@")]
@@ -456,13 +483,18 @@ class _Loader:
             "attribution_window_days", "attribution_scope", "attribution_model", "same_sku_sales",
             "other_sku_sales", "ntb_sales", sales_by_window.alias("sales_by_window"),
         )
-        self.scope_frames.append(valid.select(
-            "date", pl.when(pl.col("campaign_id") != "").then(pl.col("campaign_id"))
-            .otherwise(pl.col("campaign_name")).alias("campaign_key")).unique())
-        self._copy("campaigns_rmisevent", EVENT_COLUMNS, rows)
+        campaign_key = pl.when(pl.col("campaign_id") != "").then(pl.col("campaign_id")) \
+            .otherwise(pl.col("campaign_name"))
+        daily = valid.group_by(campaign_key.alias("campaign"), "date").agg(
+            pl.col("spend").sum(), pl.col("attributed_sales").sum().alias("sales"), pl.col("impressions").sum(),
+            pl.col("clicks").sum())
+        self.daily_frames.append(daily)
+        self.scope_frames.append(daily.select("date", pl.col("campaign").alias("campaign_key")))
+        self.currencies.update(valid.get_column("currency").unique().to_list())
         self.rows_loaded += rows.height
+        return _csv(rows)
 
-    def _load_sales(self, valid: pl.DataFrame) -> None:
+    def _sales_rows(self, valid: pl.DataFrame) -> bytes:
         self._add_totals(valid, ("units", "revenue"))
         rows = valid.select(
             pl.lit(self.batch.pk).alias("batch_id"), pl.col(LINE_COLUMN).alias("line"), "date",
@@ -473,8 +505,8 @@ class _Loader:
         self.unmatched.update(dict(valid.filter(pl.col("gtin14").is_null()).get_column("product_id")
                                    .value_counts().iter_rows()))
         self.scope_frames.append(valid.select("date", pl.col("retailer").alias("campaign_key")).unique())
-        self._copy("campaigns_rmissalesfact", SALES_COLUMNS, rows)
         self.rows_loaded += rows.height
+        return _csv(rows)
 
     def _load_catalog(self, valid: pl.DataFrame) -> None:
         from campaigns.harmonize.catalog import catalog_upsert
@@ -487,14 +519,10 @@ class _Loader:
         self.rows_replaced_catalog = getattr(self, "rows_replaced_catalog", 0) + stats["updated"]
 
     def _copy(self, table: str, columns: tuple[str, ...], rows: pl.DataFrame) -> None:
-        buffer = io.BytesIO()
-        rows.write_csv(buffer, include_header=False, null_value="\\N")
-        payload = buffer.getvalue()
         with connection.cursor() as cursor:
-            raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no COPY
-            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
-                for start in range(0, len(payload), 1 << 20):
-                    copy.write(payload[start:start + (1 << 20)])
+            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '\\N')"
+            with cursor.cursor.copy(statement) as copy:
+                copy.write(_csv(rows))
 
     def _replace_scope(self, table: str, key_expression: str) -> dict:
         """Delete what earlier batches loaded for the (date, campaign) pairs this file covers: a restatement
@@ -505,22 +533,28 @@ class _Loader:
         scope = pl.concat(self.scope_frames).unique()
         network_filter = "AND e.network = %s AND e.account = %s" if table == "rmisevent" else ""
         params = [self.spec.network, self.account] if table == "rmisevent" else []
-        sums = "COUNT(*), COALESCE(SUM(e.spend), 0), COALESCE(SUM(e.attributed_sales), 0)" \
-            if table == "rmisevent" else "COUNT(*), 0, COALESCE(SUM(e.revenue), 0)"
+        returning = "e.spend AS spend, e.attributed_sales AS sales" if table == "rmisevent" \
+            else "0 AS spend, e.revenue AS sales"
         with connection.cursor() as cursor:
             cursor.execute("CREATE TEMP TABLE ingest_scope (date date, campaign_key text) ON COMMIT DROP")
             self._copy("ingest_scope", ("date", "campaign_key"), scope)
-            where = (f"FROM campaigns_{table} e JOIN ingest_scope s ON e.date = s.date "
-                     f"AND {key_expression} = s.campaign_key WHERE e.batch_id <> %s {network_filter}")
-            cursor.execute(f"SELECT {sums} {where}", [self.batch.pk, *params])  # noqa: S608 - our identifiers
-            count, old_spend, old_sales = cursor.fetchone()
+            # One pass: delete the replaced rows and total what they held, for the restatement anomaly.
             cursor.execute(
-                f"DELETE FROM campaigns_{table} e USING ingest_scope s WHERE e.date = s.date "  # noqa: S608
-                f"AND {key_expression} = s.campaign_key AND e.batch_id <> %s {network_filter}",
+                f"WITH gone AS (DELETE FROM campaigns_{table} e USING ingest_scope s "  # noqa: S608 - our identifiers
+                f"WHERE e.date = s.date AND {key_expression} = s.campaign_key AND e.batch_id <> %s "
+                f"{network_filter} RETURNING {returning}) "
+                "SELECT COUNT(*), COALESCE(SUM(spend), 0), COALESCE(SUM(sales), 0) FROM gone",
                 [self.batch.pk, *params],
             )
-            self.batch.rows_replaced = cursor.rowcount
+            count, old_spend, old_sales = cursor.fetchone()
+            self.batch.rows_replaced = count
         return {"rows": count, "spend": old_spend, "sales": old_sales}
+
+
+def _csv(rows: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    rows.write_csv(buffer, include_header=False, null_value="\\N")
+    return buffer.getvalue()
 
 
 def _json_loads(text: str) -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 LINE_COLUMN = "_line"
-CHUNK_ROWS = 250_000
+CHUNK_ROWS = 100000
 _SNIFF_LINES = 40
 _DELIMITERS = (",", ";", "\t", "|")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -46,6 +47,7 @@ class Command(BaseCommand):
             currency=options["currency"], max_reject_share=options["max_reject_share"],
             attribution={"window_days": options["window"], "scope": options["scope"], "model": options["model"]},
         )
+        started = time.perf_counter()
         with schema_context(tenant.schema_name):
             try:
                 result = ingest_file(path=path, file_name=path.name, actor="cli:rmis_ingest", options=ingest_options)
@@ -54,4 +56,5 @@ class Command(BaseCommand):
                                                         "details": exc.details}}, default=str))
                 sys.stderr.write(f"rmis_ingest: {exc.message}\n")
                 raise SystemExit(1) from exc
-        self.stdout.write(json.dumps(result.to_dict(), default=str))
+        self.stdout.write(json.dumps({**result.to_dict(), "seconds": round(time.perf_counter() - started, 3)},
+                                     default=str))
