@@ -235,6 +235,7 @@ class RMISEvent(models.Model):
     ad_id = models.CharField(max_length=64, blank=True)
     placement = models.CharField(max_length=32, choices=Placement.choices, default=Placement.OTHER)
     placement_raw = models.CharField(max_length=128, blank=True)
+    environment = models.CharField(max_length=32, blank=True)  # web, app, in-store... where the network splits it
     audience = models.ForeignKey(RMISAudienceDimension, null=True, blank=True, on_delete=models.DO_NOTHING,
                                  db_constraint=False, db_index=False, related_name="+")
     sku = models.ForeignKey(RMISSKUDimension, null=True, blank=True, on_delete=models.DO_NOTHING,
@@ -249,8 +250,9 @@ class RMISEvent(models.Model):
     spend = models.DecimalField(max_digits=18, decimal_places=4)
     currency = models.CharField(max_length=3)
     attributed_sales = models.DecimalField(max_digits=18, decimal_places=4, default=0)
-    attributed_orders = models.BigIntegerField(null=True, blank=True)
-    attributed_units = models.BigIntegerField(null=True, blank=True)
+    # Decimal, not integer: linear multi-touch attribution credits fractions of orders and units.
+    attributed_orders = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    attributed_units = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
     attribution_window_days = models.PositiveSmallIntegerField()
     attribution_scope = models.CharField(max_length=16, choices=AttributionScope.choices)
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)

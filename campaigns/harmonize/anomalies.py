@@ -1,7 +1,8 @@
 """Batch-level anomalies: what a careful analyst would flag in a new export against the tenant's own history.
 
-Spikes and drops use a robust z-score per campaign (median and MAD of its last 90 days), so one odd day in
-the history does not hide the next one. Every anomaly carries a severity and a plain-language message.
+Spikes and drops use a robust z-score per campaign against its own days (the 90 before the file and the
+file's own), from the median and MAD, so one odd day does not hide the next and a long file's normal swings
+are not flagged. Only the most extreme few are reported. Every anomaly has a severity and a plain message.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from campaigns.models import IngestBatch, Severity
 
 HISTORY_DAYS = 90
 MIN_HISTORY_DAYS = 14
-Z_WARNING = 3.5
-Z_CRITICAL = 8.0
-MAX_METRIC_ANOMALIES = 20
+Z_WARNING = 6.0
+Z_CRITICAL = 12.0
+MAX_METRIC_ANOMALIES = 5  # per metric: the worst campaigns; the rest are noise to a reader
 METRICS = {"spend": "spend", "roas": "ROAS", "ctr": "CTR"}
 
 
@@ -161,7 +162,8 @@ def _metric_outliers(batch: IngestBatch, network: str, account: str, current: pl
         return []
     found: list[dict] = []
     for metric, label in METRICS.items():
-        stats = (history.drop_nulls(metric).group_by("campaign")
+        pooled = pl.concat([history.select("campaign", metric), current.select("campaign", metric)])
+        stats = (pooled.drop_nulls(metric).group_by("campaign")
                  .agg(pl.col(metric).median().alias("median"), pl.len().alias("days"),
                       (pl.col(metric) - pl.col(metric).median()).abs().median().alias("mad"))
                  .filter((pl.col("days") >= MIN_HISTORY_DAYS) & (pl.col("mad") > 0)))

@@ -28,7 +28,8 @@ EARLIEST_DATE = dt.date(2010, 1, 1)
 # Text fields per kind, and how long each may be (the RMIS column widths).
 TEXT_LIMITS = {
     "account": 128, "campaign_id": 64, "campaign_name": 300, "ad_group_id": 64, "ad_group_name": 300,
-    "ad_id": 64, "placement_raw": 128, "product_id": 64, "keyword": 300, "search_term": 500, "match_type": 32,
+    "ad_id": 64, "placement_raw": 128, "environment": 32, "product_id": 64, "keyword": 300, "search_term": 500,
+    "match_type": 32,
     "audience_segment_id": 128, "audience_name": 300, "retailer": 64, "region": 32,
 }
 EVENT_NUMERIC = ("impressions", "clicks", "spend", "attributed_sales", "attributed_orders", "attributed_units",
@@ -165,6 +166,7 @@ def _date_rules(context: ChunkContext) -> list[pl.Expr]:
 def _event_rules(frame: pl.DataFrame, context: ChunkContext) -> pl.DataFrame:
     spec, plan = context.plan.spec, context.plan
     for name in ("campaign_id", "campaign_name", "ad_group_id", "ad_group_name", "ad_id", "placement_raw",
+                 "environment",
                  "keyword", "search_term", "match_type", "product_id"):
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit("").alias(name))

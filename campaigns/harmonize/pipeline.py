@@ -44,7 +44,8 @@ KEPT_REJECTS = 50_000  # rejects stored per batch; beyond this they are counted,
 
 EVENT_COLUMNS = (
     "batch_id", "line", "date", "network", "account", "campaign_id", "campaign_name", "ad_group_id",
-    "ad_group_name", "ad_id", "placement", "placement_raw", "gtin14", "product_id_raw", "keyword", "search_term",
+    "ad_group_name", "ad_id", "placement", "placement_raw", "environment", "gtin14", "product_id_raw", "keyword",
+    "search_term",
     "match_type", "impressions", "clicks", "spend", "currency", "attributed_sales", "attributed_orders",
     "attributed_units", "attribution_window_days", "attribution_scope", "attribution_model", "same_sku_sales",
     "other_sku_sales", "ntb_sales", "sales_by_window",
@@ -52,7 +53,8 @@ EVENT_COLUMNS = (
 SALES_COLUMNS = ("batch_id", "line", "date", "gtin14", "product_id_raw", "retailer", "region", "units", "revenue",
                  "on_hand", "currency")
 EVENT_KEY = ("date", "account", "campaign_id", "campaign_name", "ad_group_id", "ad_group_name", "ad_id",
-             "placement_raw", "keyword", "search_term", "match_type", "product_id", "attribution_window_days")
+             "placement_raw", "environment", "keyword", "search_term", "match_type", "product_id",
+             "attribution_window_days")
 SALES_KEY = ("date", "product_id", "retailer", "region")
 
 
@@ -352,6 +354,9 @@ class _Loader:
             raise _Rejected("too_many_rejects", TOO_MANY_REJECTS.format(share=share, limit=share_limit),
                             {"rejected": self.rows_rejected, "read": self.rows_read, "share": round(share, 4),
                              "limit": share_limit, "reasons": dict(self.reason_counts.most_common(20))})
+        batch.rows_read, batch.rows_loaded = self.rows_read, self.rows_loaded
+        batch.rows_rejected = self.rows_rejected
+        batch.date_min, batch.date_max = self.date_min, self.date_max
         found: list[dict] = []
         if self.spec.kind == SpecKind.AD_EVENTS:
             restated = self._replace_scope("rmisevent", "COALESCE(NULLIF(e.campaign_id, ''), e.campaign_name)")
@@ -370,9 +375,6 @@ class _Loader:
             reasons=self.reason_counts,
         )
         self.write_rejects(batch)
-        batch.rows_read, batch.rows_loaded = self.rows_read, self.rows_loaded
-        batch.rows_rejected = self.rows_rejected
-        batch.date_min, batch.date_max = self.date_min, self.date_max
         batch.totals = self._totals()
         return found
 
@@ -476,7 +478,7 @@ class _Loader:
         rows = valid.select(
             pl.lit(self.batch.pk).alias("batch_id"), pl.col(LINE_COLUMN).alias("line"), "date",
             pl.lit(self.spec.network).alias("network"), "account", "campaign_id", "campaign_name", "ad_group_id",
-            "ad_group_name", "ad_id", "placement", "placement_raw",
+            "ad_group_name", "ad_id", "placement", "placement_raw", "environment",
             (pl.col("gtin14") if "gtin14" in valid.columns else pl.lit(None, dtype=pl.Utf8)).alias("gtin14"),
             pl.col("product_id").alias("product_id_raw"), "keyword", "search_term", "match_type", "impressions",
             "clicks", "spend", "currency", "attributed_sales", "attributed_orders", "attributed_units",
@@ -538,6 +540,8 @@ class _Loader:
         with connection.cursor() as cursor:
             cursor.execute("CREATE TEMP TABLE ingest_scope (date date, campaign_key text) ON COMMIT DROP")
             self._copy("ingest_scope", ("date", "campaign_key"), scope)
+            # Freshly COPYed facts have no statistics yet, so the planner would pick a nested loop over them.
+            cursor.execute("SET LOCAL enable_nestloop = off")
             # One pass: delete the replaced rows and total what they held, for the restatement anomaly.
             cursor.execute(
                 f"WITH gone AS (DELETE FROM campaigns_{table} e USING ingest_scope s "  # noqa: S608 - our identifiers
@@ -547,6 +551,7 @@ class _Loader:
                 [self.batch.pk, *params],
             )
             count, old_spend, old_sales = cursor.fetchone()
+            cursor.execute("SET LOCAL enable_nestloop = on")
             self.batch.rows_replaced = count
         return {"rows": count, "spend": old_spend, "sales": old_sales}
 

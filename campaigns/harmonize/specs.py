@@ -24,7 +24,7 @@ SPECS_DIR = Path(__file__).resolve().parent / "specs"
 FIELDS: dict[str, set[str]] = {
     SpecKind.AD_EVENTS: {
         "date", "account", "campaign_id", "campaign_name", "ad_group_id", "ad_group_name", "ad_id",
-        "placement_raw", "audience_segment_id", "audience_name", "product_id", "keyword", "search_term",
+        "placement_raw", "environment", "audience_segment_id", "audience_name", "product_id", "keyword", "search_term",
         "match_type", "impressions", "clicks", "spend", "currency", "attributed_sales", "attributed_orders",
         "attributed_units", "same_sku_sales", "other_sku_sales", "ntb_sales", "attribution_window_days",
         "attribution_scope", "attribution_model",
