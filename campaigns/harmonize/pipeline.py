@@ -538,6 +538,8 @@ class _Loader:
         returning = "e.spend AS spend, e.attributed_sales AS sales" if table == "rmisevent" \
             else "0 AS spend, e.revenue AS sales"
         with connection.cursor() as cursor:
+            # Dropped explicitly too: a caller's outer transaction (tests, a batch of uploads) may span ingests.
+            cursor.execute("DROP TABLE IF EXISTS ingest_scope")
             cursor.execute("CREATE TEMP TABLE ingest_scope (date date, campaign_key text) ON COMMIT DROP")
             self._copy("ingest_scope", ("date", "campaign_key"), scope)
             # Freshly COPYed facts have no statistics yet, so the planner would pick a nested loop over them.
