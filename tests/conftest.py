@@ -34,7 +34,7 @@ def django_db_setup(request, django_test_environment, django_db_blocker):
     verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
         databases = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"})
-        call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        call_command("seed_demo", "--no-data", stdout=open(os.devnull, "w"))  # noqa: SIM115
         connection.set_schema_to_public()
     yield
     with django_db_blocker.unblock():

@@ -208,6 +208,11 @@ def _known_gtins_loader() -> Callable[[list[str]], set[str]]:
     return known_gtins
 
 
+def file_already_loaded(path: Path) -> bool:
+    """Whether this exact file is already loaded in the current tenant (through any spec or account)."""
+    return IngestBatch.objects.filter(file_sha256=_sha256(path), status=BatchStatus.LOADED).exists()
+
+
 def ingest_file(
     *, path: Path, file_name: str, actor: str, options: IngestOptions,
     progress: Callable[[float, str], None] | None = None,

@@ -66,7 +66,7 @@ def test_seed_demo_is_idempotent(acme):
     before = counts()
 
     # when seeding again
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", "--no-data", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
     # then nothing new exists
     assert counts() == before == (3, 3, 3)
