@@ -17,14 +17,15 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def setup_django(*, seed: bool = True) -> None:
+def setup_django(*, seed: bool = True, seed_data: bool = False) -> None:
     """Migrate and seed the benchmark database (idempotent), then configure Django in this process."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rmn_saas.settings")
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate_schemas", "--noinput", "-v", "0"], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
     if seed:
-        subprocess.run([*manage, "seed_demo"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        extra = [] if seed_data else ["--no-data"]
+        subprocess.run([*manage, "seed_demo", *extra], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     import django
 
     django.setup()

@@ -43,14 +43,14 @@ logger = logging.getLogger(__name__)
 KEPT_REJECTS = 50_000  # rejects stored per batch; beyond this they are counted, not kept
 
 EVENT_COLUMNS = (
-    "batch_id", "line", "date", "network", "account", "campaign_id", "campaign_name", "ad_group_id",
+    "id", "batch_id", "line", "date", "network", "account", "campaign_id", "campaign_name", "ad_group_id",
     "ad_group_name", "ad_id", "placement", "placement_raw", "environment", "gtin14", "product_id_raw", "keyword",
     "search_term",
     "match_type", "impressions", "clicks", "spend", "currency", "attributed_sales", "attributed_orders",
     "attributed_units", "attribution_window_days", "attribution_scope", "attribution_model", "same_sku_sales",
     "other_sku_sales", "ntb_sales", "sales_by_window",
 )
-SALES_COLUMNS = ("batch_id", "line", "date", "gtin14", "product_id_raw", "retailer", "region", "units", "revenue",
+SALES_COLUMNS = ("id", "batch_id", "line", "date", "gtin14", "product_id_raw", "retailer", "region", "units", "revenue",
                  "on_hand", "currency")
 EVENT_KEY = ("date", "account", "campaign_id", "campaign_name", "ad_group_id", "ad_group_name", "ad_id",
              "placement_raw", "environment", "keyword", "search_term", "match_type", "product_id",
@@ -481,7 +481,7 @@ class _Loader:
         raw_placements = valid.filter((pl.col("placement_raw") != "") & (pl.col("placement") == "other"))
         self.unmapped_placements.update(dict(raw_placements.get_column("placement_raw").value_counts().iter_rows()))
         rows = valid.select(
-            pl.lit(self.batch.pk).alias("batch_id"), pl.col(LINE_COLUMN).alias("line"), "date",
+            _row_id(self.batch.pk), pl.lit(self.batch.pk).alias("batch_id"), pl.col(LINE_COLUMN).alias("line"), "date",
             pl.lit(self.spec.network).alias("network"), "account", "campaign_id", "campaign_name", "ad_group_id",
             "ad_group_name", "ad_id", "placement", "placement_raw", "environment",
             (pl.col("gtin14") if "gtin14" in valid.columns else pl.lit(None, dtype=pl.Utf8)).alias("gtin14"),
@@ -504,7 +504,7 @@ class _Loader:
     def _sales_rows(self, valid: pl.DataFrame) -> bytes:
         self._add_totals(valid, ("units", "revenue"))
         rows = valid.select(
-            pl.lit(self.batch.pk).alias("batch_id"), pl.col(LINE_COLUMN).alias("line"), "date",
+            _row_id(self.batch.pk), pl.lit(self.batch.pk).alias("batch_id"), pl.col(LINE_COLUMN).alias("line"), "date",
             (pl.col("gtin14") if "gtin14" in valid.columns else pl.lit(None, dtype=pl.Utf8)).alias("gtin14"),
             pl.col("product_id").alias("product_id_raw"), "retailer", "region", "units", "revenue", "on_hand",
             "currency",
@@ -561,6 +561,10 @@ class _Loader:
             cursor.execute("SET LOCAL enable_nestloop = on")
             self.batch.rows_replaced = count
         return {"rows": count, "spend": old_spend, "sales": old_sales}
+
+
+def _row_id(batch_id: int) -> pl.Expr:
+    return (pl.lit(batch_id, dtype=pl.Int64) * (1 << 32) + pl.col(LINE_COLUMN)).alias("id")
 
 
 def _csv(rows: pl.DataFrame) -> bytes:
