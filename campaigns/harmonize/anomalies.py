@@ -71,16 +71,16 @@ def load_anomalies(*, duplicates: int, unmatched: Counter, unmapped_placements: 
     return found
 
 
-def event_anomalies(*, batch: IngestBatch, network: str, account: str, restated: dict, daily: pl.DataFrame,
+def event_anomalies(*, batch: IngestBatch, network: str, accounts: list[str], restated: dict, daily: pl.DataFrame,
                     currencies: set[str]) -> list[dict]:
     """`daily` is this batch's per-campaign daily totals and `currencies` its currencies, both gathered while
     loading, so no query has to re-read the rows just written."""
     if batch.date_min is None:
         return []
     found = _restatement(batch, restated)
-    found += _currency_change(batch, network, account, currencies)
+    found += _currency_change(batch, network, accounts, currencies)
     found += _missing_days(batch, set(daily.get_column("date").to_list()))
-    found += _metric_outliers(batch, network, account, _with_ratios(daily))
+    found += _metric_outliers(batch, network, accounts, _with_ratios(daily))
     return found
 
 
@@ -99,11 +99,11 @@ def _restatement(batch: IngestBatch, restated: dict) -> list[dict]:
                      new_sales=new, old_spend=Decimal(restated["spend"]), change=float(change) if change else None)]
 
 
-def _currency_change(batch: IngestBatch, network: str, account: str, now: set[str]) -> list[dict]:
+def _currency_change(batch: IngestBatch, network: str, accounts: list[str], now: set[str]) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT currency, MAX(date) FROM campaigns_rmisevent WHERE network = %s AND account = %s "
-            "AND batch_id <> %s GROUP BY currency", [network, account, batch.pk])
+            "SELECT currency, MAX(date) FROM campaigns_rmisevent WHERE network = %s AND account = ANY(%s) "
+            "AND batch_id <> %s GROUP BY currency", [network, accounts, batch.pk])
         before = {row[0]: row[1] for row in cursor.fetchall()}
     found = []
     if len(now) > 1:
@@ -154,10 +154,10 @@ def _with_ratios(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _metric_outliers(batch: IngestBatch, network: str, account: str, current: pl.DataFrame) -> list[dict]:
+def _metric_outliers(batch: IngestBatch, network: str, accounts: list[str], current: pl.DataFrame) -> list[dict]:
     start = batch.date_min - dt.timedelta(days=HISTORY_DAYS)
-    history = _daily("network = %s AND account = %s AND batch_id <> %s AND date >= %s AND date < %s",
-                     [network, account, batch.pk, start, batch.date_min])
+    history = _daily("network = %s AND account = ANY(%s) AND batch_id <> %s AND date >= %s AND date < %s",
+                     [network, accounts, batch.pk, start, batch.date_min])
     if history.is_empty():
         return []
     found: list[dict] = []

@@ -233,7 +233,7 @@ def ingest_file(
         plan = choose_plan(source, options)
         spec = plan.spec
         account = options.account.strip()
-        detection = {"file": source.describe(), **plan.describe(),
+        detection = {"file": source.describe(), "headers": source.headers, **plan.describe(),
                      "auto": options.spec in ("", "auto") and options.spec_document is None,
                      "runner_up": getattr(plan, "runner_up", None)}
         previous = IngestBatch.objects.filter(file_sha256=sha, spec_name=spec.name, spec_version=spec.version,
@@ -314,6 +314,7 @@ class _Loader:
         self.scope_frames: list[pl.DataFrame] = []
         self.daily_frames: list[pl.DataFrame] = []
         self.currencies: set[str] = set()
+        self.accounts: set[str] = set()  # from the upload, or per row from the file's account column
         self.totals: dict[str, Decimal | int] = Counter()
         self.date_min: dt.date | None = None
         self.date_max: dt.date | None = None
@@ -366,9 +367,9 @@ class _Loader:
         if self.spec.kind == SpecKind.AD_EVENTS:
             restated = self._replace_scope("rmisevent", "COALESCE(NULLIF(e.campaign_id, ''), e.campaign_name)")
             batch.totals = self._totals()
-            daily = (pl.concat(self.daily_frames).group_by("campaign", "date").sum() if self.daily_frames
-                     else pl.DataFrame(schema={"campaign": pl.Utf8, "date": pl.Date}))
-            found += anomaly_rules.event_anomalies(batch=batch, network=self.spec.network, account=self.account,
+            daily = (pl.concat(self.daily_frames).drop("account").group_by("campaign", "date").sum()
+                     if self.daily_frames else pl.DataFrame(schema={"campaign": pl.Utf8, "date": pl.Date}))
+            found += anomaly_rules.event_anomalies(batch=batch, network=self.spec.network, accounts=sorted(self.accounts),
                                                    restated=restated, daily=daily, currencies=self.currencies)
         elif self.spec.kind == SpecKind.SALES:
             self._replace_scope("rmissalesfact", "e.retailer")
@@ -492,12 +493,13 @@ class _Loader:
         )
         campaign_key = pl.when(pl.col("campaign_id") != "").then(pl.col("campaign_id")) \
             .otherwise(pl.col("campaign_name"))
-        daily = valid.group_by(campaign_key.alias("campaign"), "date").agg(
+        daily = valid.group_by("account", campaign_key.alias("campaign"), "date").agg(
             pl.col("spend").sum(), pl.col("attributed_sales").sum().alias("sales"), pl.col("impressions").sum(),
             pl.col("clicks").sum())
         self.daily_frames.append(daily)
-        self.scope_frames.append(daily.select("date", pl.col("campaign").alias("campaign_key")))
+        self.scope_frames.append(daily.select("date", "account", pl.col("campaign").alias("campaign_key")))
         self.currencies.update(valid.get_column("currency").unique().to_list())
+        self.accounts.update(valid.get_column("account").unique().to_list())
         self.rows_loaded += rows.height
         return _csv(rows)
 
@@ -511,7 +513,8 @@ class _Loader:
         )
         self.unmatched.update(dict(valid.filter(pl.col("gtin14").is_null()).get_column("product_id")
                                    .value_counts().iter_rows()))
-        self.scope_frames.append(valid.select("date", pl.col("retailer").alias("campaign_key")).unique())
+        self.scope_frames.append(valid.select("date", pl.lit("").alias("account"),
+                                              pl.col("retailer").alias("campaign_key")).unique())
         self.rows_loaded += rows.height
         return _csv(rows)
 
@@ -538,15 +541,16 @@ class _Loader:
             self.batch.rows_replaced = 0
             return {}
         scope = pl.concat(self.scope_frames).unique()
-        network_filter = "AND e.network = %s AND e.account = %s" if table == "rmisevent" else ""
-        params = [self.spec.network, self.account] if table == "rmisevent" else []
+        # Facts are replaced per (date, account, campaign) for ad events, per (date, retailer) for sales.
+        network_filter = "AND e.network = %s AND e.account = s.account" if table == "rmisevent" else ""
+        params = [self.spec.network] if table == "rmisevent" else []
         returning = "e.spend AS spend, e.attributed_sales AS sales" if table == "rmisevent" \
             else "0 AS spend, e.revenue AS sales"
         with connection.cursor() as cursor:
             # Dropped explicitly too: a caller's outer transaction (tests, a batch of uploads) may span ingests.
             cursor.execute("DROP TABLE IF EXISTS ingest_scope")
-            cursor.execute("CREATE TEMP TABLE ingest_scope (date date, campaign_key text) ON COMMIT DROP")
-            self._copy("ingest_scope", ("date", "campaign_key"), scope)
+            cursor.execute("CREATE TEMP TABLE ingest_scope (date date, account text, campaign_key text) ON COMMIT DROP")
+            self._copy("ingest_scope", ("date", "account", "campaign_key"), scope)
             # Freshly COPYed facts have no statistics yet, so the planner would pick a nested loop over them.
             cursor.execute("SET LOCAL enable_nestloop = off")
             # One pass: delete the replaced rows and total what they held, for the restatement anomaly.
