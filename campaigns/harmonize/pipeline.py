@@ -369,7 +369,8 @@ class _Loader:
             batch.totals = self._totals()
             daily = (pl.concat(self.daily_frames).drop("account").group_by("campaign", "date").sum()
                      if self.daily_frames else pl.DataFrame(schema={"campaign": pl.Utf8, "date": pl.Date}))
-            found += anomaly_rules.event_anomalies(batch=batch, network=self.spec.network, accounts=sorted(self.accounts),
+            found += anomaly_rules.event_anomalies(batch=batch, network=self.spec.network,
+                                                   accounts=sorted(self.accounts),
                                                    restated=restated, daily=daily, currencies=self.currencies)
         elif self.spec.kind == SpecKind.SALES:
             self._replace_scope("rmissalesfact", "e.retailer")
