@@ -4,5 +4,6 @@ Public surface: `ingest_file`, `IngestOptions`, `IngestError`, `suggest_spec`, `
 """
 
 from campaigns.harmonize.pipeline import IngestError, IngestOptions, IngestResult, available_specs, ingest_file
+from campaigns.harmonize.suggest import suggest_spec
 
-__all__ = ["IngestError", "IngestOptions", "IngestResult", "available_specs", "ingest_file"]
+__all__ = ["IngestError", "IngestOptions", "IngestResult", "available_specs", "ingest_file", "suggest_spec"]
