@@ -2,6 +2,14 @@
 
 from django.urls import path
 
+from campaigns.api import (
+    BatchDetailApi,
+    BatchListApi,
+    BatchRejectsCsvApi,
+    IngestApi,
+    MappingSpecListCreateApi,
+    MetricsApi,
+)
 from inference.api import GenerateApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, MeApi, TokenObtainApi, TokenRefreshApi
 from tenants.jobs.api import JobCancelApi, JobDetailApi, JobListApi
@@ -20,4 +28,10 @@ tenant = [
     path("jobs/<str:job_id>", JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<str:job_id>/cancel", JobCancelApi.as_view(), name="job-cancel"),
     path("generate", GenerateApi.as_view(), name="generate"),
+    path("ingest", IngestApi.as_view(), name="ingest"),
+    path("ingest/batches", BatchListApi.as_view(), name="ingest-batches"),
+    path("ingest/batches/<int:batch_id>", BatchDetailApi.as_view(), name="ingest-batch-detail"),
+    path("ingest/batches/<int:batch_id>/rejects.csv", BatchRejectsCsvApi.as_view(), name="ingest-batch-rejects"),
+    path("mapping-specs", MappingSpecListCreateApi.as_view(), name="mapping-specs"),
+    path("rmis/metrics", MetricsApi.as_view(), name="rmis-metrics"),
 ]

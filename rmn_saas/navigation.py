@@ -17,6 +17,8 @@ class NavItem:
 
 NAV_ITEMS = (
     NavItem("Dashboard", "pages:dashboard"),
+    NavItem("Data sources", "pages:data"),
+    NavItem("Performance", "pages:performance"),
     NavItem("Assistant", "pages:generate"),
     NavItem("Jobs", "pages:jobs"),
     NavItem("API keys", "pages:api-keys", admin_only=True),

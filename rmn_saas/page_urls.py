@@ -2,6 +2,16 @@
 
 from django.urls import path
 
+from campaigns.views import (
+    batch_detail_page,
+    data_sources_page,
+    data_upload,
+    performance_page,
+    preview_confirm,
+    preview_ingest,
+    preview_page,
+    preview_suggest,
+)
 from governance.audit.views import audit_page
 from inference.views import generate_page
 from tenants.jobs.views import job_progress_partial, jobs_page
@@ -17,4 +27,12 @@ urlpatterns = [
     path("settings/api-keys/<str:key_id>/revoke", api_key_revoke_view, name="api-key-revoke"),
     path("audit/", audit_page, name="audit"),
     path("generate/", generate_page, name="generate"),
+    path("data/", data_sources_page, name="data"),
+    path("data/upload", data_upload, name="data-upload"),
+    path("data/batches/<int:batch_id>/", batch_detail_page, name="data-batch"),
+    path("data/preview/", preview_page, name="data-preview"),
+    path("data/preview/suggest", preview_suggest, name="data-preview-suggest"),
+    path("data/preview/confirm", preview_confirm, name="data-preview-confirm"),
+    path("data/preview/ingest", preview_ingest, name="data-preview-ingest"),
+    path("performance/", performance_page, name="performance"),
 ]

@@ -215,7 +215,7 @@ CELERY_TASK_IGNORE_RESULT = True  # results live on Job rows in the tenant's sch
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"inference.*": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {"inference.*": {"queue": "gpu"}, "campaigns.*": {"queue": "default"}}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "jobs.sweep_stale_all_tenants", "schedule": 300.0},
 }

@@ -28,12 +28,14 @@ class TenantRequired(RuntimeError):
 
 
 class JobFailure(Exception):
-    """Raised by a job function to fail its job with a code and a message the user will read."""
+    """Raised by a job function to fail its job with a code and a message the user will read, and optionally
+    `details` (stored as the job error's `details`, in the API's error shape)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: dict | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
 
 
 def require_tenant_schema(task) -> str:
@@ -61,7 +63,7 @@ def job_task(*, name: str) -> Callable:
                 except JobCancelled:
                     return
                 except JobFailure as failure:
-                    job_fail(job=job, code=failure.code, message=failure.message)
+                    job_fail(job=job, code=failure.code, message=failure.message, details=failure.details)
                     return
                 except Exception as exc:
                     logger.exception("job %s (%s) failed", job.id, name)

@@ -73,8 +73,12 @@ def job_succeed(*, job: Job, result: Any) -> bool:
     return _finish(job=job, status=JobStatus.SUCCEEDED, result=result, message="done")
 
 
-def job_fail(*, job: Job, code: str, message: str) -> bool:
-    return _finish(job=job, status=JobStatus.FAILED, error={"code": code, "message": message}, message=message)
+def job_fail(*, job: Job, code: str, message: str, details: dict | None = None) -> bool:
+    """`details` (when given) joins the error, so a failed job reads like an API error: code, message, details."""
+    error = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return _finish(job=job, status=JobStatus.FAILED, error=error, message=message)
 
 
 def job_cancel(*, job: Job, actor: str) -> Job:

@@ -6,6 +6,7 @@ Every refusal leaves exactly one audit row, in the schema of the tenant whose do
 import uuid
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.test import APIClient
@@ -27,7 +28,16 @@ from tests.conftest import (
     jwt_for,
 )
 
-# (route name, method, path, body): every route of a tenant's API that takes credentials.
+
+def _upload() -> dict:
+    """A multipart body with a fresh file for each call (a file is read once)."""
+    return {"file": SimpleUploadedFile("export.csv", b"Date,Clicks\n2026-05-01,3\n")}
+
+
+SPEC = {"name": "isolation-spec", "network": "kroger", "columns": {"date": {"headers": ["Date"], "transform": "date"}}}
+
+# (route name, method, path, body): every route of a tenant's API that takes credentials. A callable body is sent
+# as multipart.
 ROUTES = [
     ("me", "GET", "/api/v1/me", None),
     ("api-keys", "GET", "/api/v1/api-keys", None),
@@ -37,6 +47,13 @@ ROUTES = [
     ("job-detail", "GET", "/api/v1/jobs/{job_id}", None),
     ("job-cancel", "POST", "/api/v1/jobs/{job_id}/cancel", None),
     ("generate", "POST", "/api/v1/generate", {"prompt": "hello", "max_new_tokens": 8}),
+    ("ingest", "POST", "/api/v1/ingest", _upload),
+    ("ingest-batches", "GET", "/api/v1/ingest/batches", None),
+    ("ingest-batch-detail", "GET", "/api/v1/ingest/batches/{batch_id}", None),
+    ("ingest-batch-rejects", "GET", "/api/v1/ingest/batches/{batch_id}/rejects.csv", None),
+    ("mapping-specs", "GET", "/api/v1/mapping-specs", None),
+    ("mapping-specs", "POST", "/api/v1/mapping-specs", SPEC),
+    ("rmis-metrics", "GET", "/api/v1/rmis/metrics", None),
 ]
 # The login routes take no credentials; their cross-tenant cases have their own tests below.
 LOGIN_ROUTES = {"token-obtain", "token-refresh"}
@@ -52,10 +69,16 @@ def test_every_tenant_api_route_is_covered():
 
 @pytest.fixture
 def acme_objects(acme):
-    """A queued job and an active API key of acme, which the other tenant's callers aim at."""
+    """A queued job, an active API key and an ingest batch of acme, which the other tenant's callers aim at."""
+    from campaigns.models import IngestBatch
+
     job = job_in(acme)
     _, key_id = api_key_for(acme, role="viewer", name="acme integration")
-    return {"job_id": str(job.id), "key_id": key_id, "job": job}
+    with schema_context(acme.schema_name):
+        batch = IngestBatch.objects.create(file_name="export.csv", file_sha256="0" * 64, file_size=10,
+                                           spec_name="walmart-ui", spec_version=1, network="walmart",
+                                           kind="ad_events", status="loaded", created_by="user:acme-analyst")
+    return {"job_id": str(job.id), "key_id": key_id, "batch_id": str(batch.pk), "job": job}
 
 
 def _megamart_caller(kind: str, megamart, acme) -> tuple[APIClient, dict, dict]:
@@ -81,7 +104,9 @@ def _job_ids(tenant) -> set:
         return set(Job.objects.values_list("id", flat=True))
 
 
-def _call(client: APIClient, method: str, path: str, body: dict | None):
+def _call(client: APIClient, method: str, path: str, body):
+    if callable(body):
+        return getattr(client, method.lower())(path, body(), format="multipart")
     return getattr(client, method.lower())(path, body, format="json") if body else getattr(client, method.lower())(path)
 
 
@@ -106,7 +131,7 @@ def test_other_tenants_credentials_get_401_and_one_audit_row(acme, megamart, acm
     assert [(row.actor, row.action, row.outcome, row.object_type, row.object_id) for row in rows] == [
         ("anonymous", f"api.{method.lower()}", "denied", "route", ROUTE_PATTERNS[name])
     ]
-    ids = {key: acme_objects[key] for key in ("job_id", "key_id") if f"{{{key}}}" in template}
+    ids = {key: acme_objects[key] for key in ("job_id", "key_id", "batch_id") if f"{{{key}}}" in template}
     assert rows[0].details == {
         "method": method, "path": path, "status": 401, **auth_details, **({"ids": ids} if ids else {})
     }
@@ -128,6 +153,12 @@ def test_own_tenants_credentials_pass_on_the_same_calls(acme, acme_objects, name
     assert response.status_code in (200, 201, 202), response.content
     [row] = audit_rows(acme, request_id=response["X-Request-ID"], action=f"api.{method.lower()}")
     assert (row.actor, row.outcome) == ("user:acme-admin", "success")
+    if name == "ingest":  # no worker runs here: remove the upload the job would have read
+        from campaigns.services import upload_path
+
+        with schema_context(acme.schema_name):
+            key = Job.objects.get(pk=response.json()["job"]).params["upload"]
+        upload_path(schema=acme.schema_name, key=key).unlink()
 
 
 def test_other_tenants_job_id_is_the_same_404_as_a_missing_one(acme, megamart):
@@ -262,7 +293,7 @@ def test_platform_domain_does_not_serve_tenant_routes(platform, name, method, te
     client = api_client_for(platform, username="platform-admin")
 
     # when it calls a tenant-only route
-    response = _call(client, method, template.format(job_id=uuid.uuid4(), key_id="000000000000"), body)
+    response = _call(client, method, template.format(job_id=uuid.uuid4(), key_id="000000000000", batch_id=0), body)
 
     # then there is no such route here
     assert response.status_code == 404

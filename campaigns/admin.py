@@ -1,0 +1,98 @@
+"""The tenant admin for harmonizer data: mapping specs (validated as specs), batches (read-only), dimensions."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from campaigns.models import IngestBatch, MappingSpec, RMISAudienceDimension, RMISSKUCrosswalk, RMISSKUDimension
+from rmn_saas.admin_sites import tenant_admin_site
+
+
+class MappingSpecForm(forms.ModelForm):
+    class Meta:
+        model = MappingSpec
+        fields = ["name", "version", "definition", "is_active"]
+
+    def clean(self) -> dict:
+        from campaigns.harmonize.specs import SpecError, spec_from_document
+
+        cleaned = super().clean()
+        definition = cleaned.get("definition")
+        if not isinstance(definition, dict):
+            self.add_error("definition", "A spec is a JSON object.")
+            return cleaned
+        if not cleaned.get("name") or not cleaned.get("version"):
+            return cleaned  # their own field errors say what is missing
+        # The row's name and version are the spec's: the document is validated (and stored) with them.
+        document = {**definition, "name": cleaned["name"], "version": cleaned["version"]}
+        try:
+            self.spec = spec_from_document(document)
+        except SpecError as exc:
+            self.add_error("definition", [f"{path}: {message}" for path, message in exc.errors.items()])
+            return cleaned
+        cleaned["definition"] = document
+        return cleaned
+
+
+@admin.register(MappingSpec, site=tenant_admin_site)
+class MappingSpecAdmin(admin.ModelAdmin):
+    form = MappingSpecForm
+    list_display = ["name", "version", "network", "kind", "is_active", "created_by", "created_at"]
+    list_filter = ["network", "kind", "is_active"]
+    search_fields = ["name", "network"]
+    readonly_fields = ["network", "kind", "created_by", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        # Network and kind are read from the validated document, so the row never disagrees with its spec.
+        obj.network, obj.kind = form.spec.network, form.spec.kind
+        if not change:
+            obj.created_by = request.user.actor
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(IngestBatch, site=tenant_admin_site)
+class IngestBatchAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "file_name", "spec_name", "status", "rows_read", "rows_loaded",
+                    "rows_rejected", "created_by"]
+    list_filter = ["status", "network", "kind"]
+    search_fields = ["file_name", "spec_name", "account"]
+    readonly_fields = [field.name for field in IngestBatch._meta.fields]
+
+    # Batches are the ingest's record: facts point at them without a foreign key, so none is edited or deleted.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CrosswalkInline(admin.TabularInline):
+    model = RMISSKUCrosswalk
+    extra = 0
+
+
+@admin.register(RMISSKUDimension, site=tenant_admin_site)
+class SkuAdmin(admin.ModelAdmin):
+    list_display = ["gtin14", "brand", "name", "category", "size", "price", "unit_cost", "variable_measure"]
+    list_filter = ["brand", "category", "variable_measure"]
+    search_fields = ["gtin14", "name", "brand"]
+    inlines = [CrosswalkInline]
+
+
+@admin.register(RMISSKUCrosswalk, site=tenant_admin_site)
+class CrosswalkAdmin(admin.ModelAdmin):
+    list_display = ["network", "id_type", "value", "sku"]
+    list_filter = ["network", "id_type"]
+    search_fields = ["value", "sku__gtin14", "sku__name"]
+    raw_id_fields = ["sku"]
+
+
+@admin.register(RMISAudienceDimension, site=tenant_admin_site)
+class AudienceAdmin(admin.ModelAdmin):
+    list_display = ["network", "segment_id", "name", "type", "size"]
+    list_filter = ["network", "type"]
+    search_fields = ["segment_id", "name"]

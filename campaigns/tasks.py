@@ -1,0 +1,87 @@
+"""Harmonizer tasks, on the `default` queue: ingest an uploaded export inside its job, then delete the upload."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.utils import timezone
+
+from campaigns.services import upload_path
+from tenants.jobs.models import Job, JobStatus
+from tenants.jobs.runner import JobFailure, job_task
+from tenants.jobs.services import JobCancelled
+
+UPLOAD_MISSING = "The uploaded file is no longer there (uploads are kept for a day): upload it again."
+
+
+class ProgressChannel:
+    """Progress reports for a job whose work holds the connection: the ingest runs in one transaction and streams
+    one COPY, so a report on the same connection would be invisible until commit (and fail mid-COPY). Reports go
+    over a second connection in autocommit, at most every `interval` seconds; a cancel shows at the next one."""
+
+    def __init__(self, job: Job, *, interval: float = 0.5) -> None:
+        self.job = job
+        self.interval = interval
+        self.last = float("-inf")
+        self.channel = None
+
+    def __enter__(self) -> ProgressChannel:
+        self.channel = connections.create_connection(DEFAULT_DB_ALIAS)
+        self.channel.set_schema(connection.schema_name)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.channel.close()
+
+    def __call__(self, progress: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        progress = min(1.0, max(0.0, float(progress)))
+        with self.channel.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Job._meta.db_table} SET progress = %s, message = %s, updated_at = %s "  # noqa: S608
+                "WHERE id = %s AND status = %s",
+                [progress, message[:500], timezone.now(), self.job.pk, JobStatus.RUNNING],
+            )
+            updated = cursor.rowcount
+        if not updated:
+            raise JobCancelled(str(self.job.pk))
+        self.job.progress, self.job.message = progress, message
+
+
+def _jsonable(value: Any) -> Any:
+    # Batch summaries and error details may carry Decimals and dates; the job stores plain JSON.
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+@job_task(name="campaigns.ingest")
+def ingest_upload(job: Job) -> dict:
+    """Params: upload (the key under the tenant's upload folder), file_name, format, account, max_reject_share."""
+    from campaigns.harmonize import IngestError, IngestOptions, ingest_file
+
+    params = job.params
+    try:
+        path = upload_path(schema=connection.schema_name, key=params.get("upload", ""))
+    except ValueError:
+        raise JobFailure("upload_missing", UPLOAD_MISSING, details={})
+    try:
+        if not path.is_file():
+            raise JobFailure("upload_missing", UPLOAD_MISSING, details={})
+        options = IngestOptions(spec=params.get("format") or "auto", account=params.get("account") or "",
+                                max_reject_share=params.get("max_reject_share"))
+        with ProgressChannel(job) as progress:
+            progress(0.0, "reading the file")
+            try:
+                result = ingest_file(path=path, file_name=params.get("file_name") or path.name, actor=job.created_by,
+                                     options=options, progress=progress)
+            except IngestError as exc:
+                raise JobFailure(exc.code, exc.message, details=_jsonable(exc.details))
+    finally:
+        path.unlink(missing_ok=True)
+    return _jsonable(result.to_dict())
