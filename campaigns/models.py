@@ -315,3 +315,32 @@ class RMISSalesFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.retailer} {self.region} {self.sku_id}: {self.units} units"
+
+
+class RMISCampaignDay(models.Model):
+    """Daily totals per network, account and campaign, written with every batch of ad events.
+
+    Anomaly history, restatement checks and currency checks read these few rows per campaign-day instead of
+    scanning the facts, which keeps an ingest's cost independent of how much history the tenant holds.
+    """
+
+    batch = models.ForeignKey(IngestBatch, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                              related_name="+")
+    network = models.CharField(max_length=32)
+    account = models.CharField(max_length=128, blank=True)
+    campaign_key = models.CharField(max_length=300)  # the campaign id, or its name where the network gives none
+    date = models.DateField()
+    currency = models.CharField(max_length=3)
+    spend = models.DecimalField(max_digits=18, decimal_places=4)
+    attributed_sales = models.DecimalField(max_digits=18, decimal_places=4)
+    impressions = models.BigIntegerField()
+    clicks = models.BigIntegerField()
+    rows = models.IntegerField()
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = "campaign day"
+        indexes = [models.Index(fields=["network", "account", "date"], name="campaignday_network_acct_date")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.network} {self.campaign_key}: {self.spend} {self.currency}"

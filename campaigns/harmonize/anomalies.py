@@ -102,7 +102,7 @@ def _restatement(batch: IngestBatch, restated: dict) -> list[dict]:
 def _currency_change(batch: IngestBatch, network: str, accounts: list[str], now: set[str]) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT currency, MAX(date) FROM campaigns_rmisevent WHERE network = %s AND account = ANY(%s) "
+            "SELECT currency, MAX(date) FROM campaigns_rmiscampaignday WHERE network = %s AND account = ANY(%s) "
             "AND batch_id <> %s GROUP BY currency", [network, accounts, batch.pk])
         before = {row[0]: row[1] for row in cursor.fetchall()}
     found = []
@@ -135,9 +135,9 @@ def _missing_days(batch: IngestBatch, present: set[dt.date]) -> list[dict]:
 def _daily(where: str, params: list) -> pl.DataFrame:
     # `where` is one of two fixed clauses; values travel as parameters.
     sql = (
-        "SELECT COALESCE(NULLIF(campaign_id, ''), campaign_name) AS campaign, date, SUM(spend)::float8 AS spend, "  # noqa: S608
+        "SELECT campaign_key AS campaign, date, SUM(spend)::float8 AS spend, "  # noqa: S608
         "SUM(attributed_sales)::float8 AS sales, SUM(impressions)::float8 AS impressions, "
-        f"SUM(clicks)::float8 AS clicks FROM campaigns_rmisevent WHERE {where} GROUP BY 1, 2"
+        f"SUM(clicks)::float8 AS clicks FROM campaigns_rmiscampaignday WHERE {where} GROUP BY 1, 2"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

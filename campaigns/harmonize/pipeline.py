@@ -367,8 +367,9 @@ class _Loader:
         if self.spec.kind == SpecKind.AD_EVENTS:
             restated = self._replace_scope("rmisevent", "COALESCE(NULLIF(e.campaign_id, ''), e.campaign_name)")
             batch.totals = self._totals()
-            daily = (pl.concat(self.daily_frames).drop("account").group_by("campaign", "date").sum()
-                     if self.daily_frames else pl.DataFrame(schema={"campaign": pl.Utf8, "date": pl.Date}))
+            self._write_campaign_days()
+            daily = (pl.concat(self.daily_frames).drop("account", "currency", "rows").group_by("campaign", "date")
+                     .sum() if self.daily_frames else pl.DataFrame(schema={"campaign": pl.Utf8, "date": pl.Date}))
             found += anomaly_rules.event_anomalies(batch=batch, network=self.spec.network,
                                                    accounts=sorted(self.accounts),
                                                    restated=restated, daily=daily, currencies=self.currencies)
@@ -494,11 +495,11 @@ class _Loader:
         )
         campaign_key = pl.when(pl.col("campaign_id") != "").then(pl.col("campaign_id")) \
             .otherwise(pl.col("campaign_name"))
-        daily = valid.group_by("account", campaign_key.alias("campaign"), "date").agg(
+        daily = valid.group_by("account", campaign_key.alias("campaign"), "date", "currency").agg(
             pl.col("spend").sum(), pl.col("attributed_sales").sum().alias("sales"), pl.col("impressions").sum(),
-            pl.col("clicks").sum())
+            pl.col("clicks").sum(), pl.len().alias("rows"))
         self.daily_frames.append(daily)
-        self.scope_frames.append(daily.select("date", "account", pl.col("campaign").alias("campaign_key")))
+        self.scope_frames.append(daily.select("date", "account", pl.col("campaign").alias("campaign_key")).unique())
         self.currencies.update(valid.get_column("currency").unique().to_list())
         self.accounts.update(valid.get_column("account").unique().to_list())
         self.rows_loaded += rows.height
@@ -535,6 +536,31 @@ class _Loader:
             with cursor.cursor.copy(statement) as copy:
                 copy.write(_csv(rows))
 
+    def _scope_overlaps(self, cursor) -> bool:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM campaigns_rmiscampaignday d JOIN ingest_scope s ON d.date = s.date "
+            "AND d.account = s.account AND d.campaign_key = s.campaign_key WHERE d.network = %s AND d.batch_id <> %s)",
+            [self.spec.network, self.batch.pk],
+        )
+        overlaps = cursor.fetchone()[0]
+        if overlaps:
+            cursor.execute(
+                "DELETE FROM campaigns_rmiscampaignday d USING ingest_scope s WHERE d.date = s.date "
+                "AND d.account = s.account AND d.campaign_key = s.campaign_key AND d.network = %s "
+                "AND d.batch_id <> %s", [self.spec.network, self.batch.pk])
+        return overlaps
+
+    def _write_campaign_days(self) -> None:
+        if not self.daily_frames:
+            return
+        days = pl.concat(self.daily_frames).group_by("account", "campaign", "date", "currency").sum()
+        rows = days.select(
+            pl.lit(self.batch.pk).alias("batch_id"), pl.lit(self.spec.network).alias("network"), "account",
+            pl.col("campaign").alias("campaign_key"), "date", "currency", "spend",
+            pl.col("sales").alias("attributed_sales"), "impressions", "clicks", pl.col("rows").cast(pl.Int64),
+        )
+        self._copy("campaigns_rmiscampaignday", tuple(rows.columns), rows)
+
     def _replace_scope(self, table: str, key_expression: str) -> dict:
         """Delete what earlier batches loaded for the (date, campaign) pairs this file covers: a restatement
         replaces, never adds. Returns the replaced totals for the restatement anomaly."""
@@ -552,6 +578,10 @@ class _Loader:
             cursor.execute("DROP TABLE IF EXISTS ingest_scope")
             cursor.execute("CREATE TEMP TABLE ingest_scope (date date, account text, campaign_key text) ON COMMIT DROP")
             self._copy("ingest_scope", ("date", "account", "campaign_key"), scope)
+            if table == "rmisevent" and not self._scope_overlaps(cursor):
+                # Nothing earlier covers these campaign-days (the daily totals say so): no facts to replace.
+                self.batch.rows_replaced = 0
+                return {}
             # Freshly COPYed facts have no statistics yet, so the planner would pick a nested loop over them.
             cursor.execute("SET LOCAL enable_nestloop = off")
             # One pass: delete the replaced rows and total what they held, for the restatement anomaly.
