@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -310,7 +311,7 @@ class _Loader:
         self.rows_rejected = 0
         self.reason_counts: Counter = Counter()
         self.rejects: list[tuple[int, list[str], str]] = []
-        self.seen_keys: list[pl.Series] = []
+        self.seen_keys: list[np.ndarray] = []  # one sorted array of every natural-key hash loaded so far
         self.scope_frames: list[pl.DataFrame] = []
         self.daily_frames: list[pl.DataFrame] = []
         self.currencies: set[str] = set()
@@ -432,9 +433,14 @@ class _Loader:
     def _mark_duplicates(self, frame: pl.DataFrame, key_fields: tuple[str, ...]) -> pl.DataFrame:
         keys = frame.select(natural_key_hash(frame, key_fields).alias("_key")).get_column("_key")
         repeated = keys.is_duplicated() & ~keys.is_first_distinct()
-        for earlier in self.seen_keys:
-            repeated = repeated | keys.is_in(earlier.implode())
-        self.seen_keys.append(keys)
+        if self.seen_keys:
+            # Keys from every earlier chunk, kept as one sorted array: a binary search per key, no hash set rebuilt.
+            earlier = self.seen_keys[0]
+            position = np.searchsorted(earlier, keys.to_numpy()).clip(0, len(earlier) - 1)
+            repeated = repeated | pl.Series(earlier[position] == keys.to_numpy())
+            self.seen_keys = [np.union1d(earlier, keys.to_numpy())]
+        else:
+            self.seen_keys = [np.unique(keys.to_numpy())]
         self.duplicates += int(repeated.sum())
         return frame.with_columns(
             pl.when(repeated).then(pl.concat_list([pl.col(REASONS), pl.lit(["duplicate_row"])]))

@@ -59,8 +59,9 @@ class SourceFile:
         return {"type": self.kind, "encoding": self.encoding, "delimiter": self.delimiter,
                 "title_rows": self.title_rows, "gzip": self.compressed}
 
-    def batches(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
+    def batches(self, chunk_rows: int | None = None) -> Iterator[pl.DataFrame]:
         """All columns as text (null for empty), plus `_line`: the 1-based source line of each row."""
+        chunk_rows = chunk_rows or CHUNK_ROWS
         if self.kind == "csv":
             yield from self._csv_batches(chunk_rows)
             return

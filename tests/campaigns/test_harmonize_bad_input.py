@@ -235,3 +235,16 @@ def test_explicit_format_that_does_not_fit_names_the_missing_fields(acme, tmp_pa
     error = fails_with(path, "headers_do_not_match", spec="instacart-v3")
     assert "date" in error.details["missing"]
     assert fails_with(path, "unknown_spec", spec="no-such-spec").details["known"]
+
+
+def test_duplicates_across_chunks_are_caught(acme, tmp_path, monkeypatch):
+    # given a file read in chunks of 7 rows, whose last row repeats one from the first chunk
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 7)
+    rows = [walmart_row(1, keyword=f"k{i}") for i in range(30)] + [walmart_row(1, keyword="k2")]
+    path = write(tmp_path, "walmart.csv", "\n".join([WALMART_HEADER, *rows]) + "\n")
+
+    # when / then the repeat is rejected even though it sits four chunks later
+    summary = ingest(path).to_dict()
+    assert (summary["rows_loaded"], summary["rows_rejected"]) == (30, 1)
+    with schema_context("acme"):
+        assert IngestReject.objects.get(batch_id=summary["batch"]).reasons == ["duplicate_row"]
