@@ -248,3 +248,40 @@ def test_duplicates_across_chunks_are_caught(acme, tmp_path, monkeypatch):
     assert (summary["rows_loaded"], summary["rows_rejected"]) == (30, 1)
     with schema_context("acme"):
         assert IngestReject.objects.get(batch_id=summary["batch"]).reasons == ["duplicate_row"]
+
+
+def test_sponsored_brands_and_display_reports(acme, tmp_path):
+    # given console reports of Sponsored Brands (14-day click+view, new-to-brand) and Sponsored Display
+    sb_header = ("Date,Portfolio name,Currency,Campaign Name,Cost Type,Targeting,Match Type,Customer Search Term,"
+                 "Impressions,Clicks,Click-Thru Rate (CTR),Cost Per Click (CPC),Spend,"
+                 "Total Advertising Cost of Sales (ACoS) ,Total Return on Advertising Spend (RoAS),"
+                 "14 Day Total Sales ,14 Day Total Orders (#),14 Day Total Units (#),14 Day Conversion Rate,"
+                 "14 Day New-to-brand Orders (#),14 Day New-to-brand Sales ")
+    sb_rows = [f'"Sep {d:02d}, 2026",Brand,USD,SB - Acme,CPC,acme cereal,BROAD,acme oats {d},"1,204",12,1.00%,$0.50,'
+               f'$6.00,10.00%,10.00,"$1,060.00",3,4,25.00%,2,$20.00' for d in range(1, 11)]
+    sd_header = ("Date,Currency,Campaign Name,Portfolio name,Cost Type,Ad Group Name,Advertised SKU,Advertised ASIN,"
+                 "Impressions,Viewable Impressions,Clicks,Click-Thru Rate (CTR),14 Day Detail Page Views (DPV),Spend,"
+                 "Cost Per Click (CPC),Cost per 1,000 viewable impressions (VCPM),"
+                 "Total Advertising Cost of Sales (ACOS) ,"
+                 "Total Return on Advertising Spend (ROAS),14 Day Total Orders (#),14 Day Total Units (#),"
+                 "14 Day Total Sales ,14 Day New-to-brand Orders (#),14 Day New-to-brand Sales ")
+    # the VCPM header itself contains a comma, so Amazon quotes it
+    sd_header = sd_header.replace("Cost per 1,000 viewable impressions (VCPM)",
+                                  '"Cost per 1,000 viewable impressions (VCPM)"')
+    sd_rows = [f"2026-09-{d:02d},USD,SD - Acme,Brand,vCPM,Audience,SKU1,B0SDTEST{d:02d},900,700,4,0.44%,8,$3.00,"
+               f"$0.75,$4.29,15.00%,6.67,1,1,$20.00,1,$20.00" for d in range(1, 11)]
+
+    # when
+    sb = ingest(write(tmp_path, "sb.csv", "\n".join([sb_header, *sb_rows]) + "\n")).to_dict()
+    sd = ingest(write(tmp_path, "sd.csv", "\n".join([sd_header, *sd_rows]) + "\n")).to_dict()
+
+    # then each is recognised, with its attribution, new-to-brand sales and ASINs kept
+    assert (sb["format"], sb["rows_loaded"], sb["totals"]["attributed_sales"]) == ("amazon-sb", 10, "10600.00")
+    assert (sd["format"], sd["rows_loaded"], sd["totals"]["spend"]) == ("amazon-sd", 10, "30.00")
+    with schema_context("acme"):
+        row = RMISEvent.objects.filter(batch_id=sb["batch"]).first()
+        assert (row.attribution_window_days, row.attribution_scope, row.ntb_sales) == (14, "click_view",
+                                                                                        Decimal("20.0000"))
+        assert row.impressions == 1204
+        display = RMISEvent.objects.filter(batch_id=sd["batch"]).order_by("date").first()
+        assert (display.product_id_raw, display.placement) == ("B0SDTEST01", "onsite_display")
