@@ -241,3 +241,19 @@ class MetricsApi(APIView):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         return Response(rmis_metrics(filters=MetricsFilter(**data.validated_data)))
+
+
+class AllocateApi(APIView):
+    """The `allocate_budget` tool: explicit cells and constraints in, an allocation out (200), or a job (202)
+    for problems over 10,000 cells or with flighting. The request schema is in campaigns/optimize/problem.py."""
+
+    @extend_schema(request=dict, responses={200: dict, 202: JobAcceptedSerializer},
+                   summary="Allocate a budget across cells under constraints (synchronous up to 10,000 cells)")
+    def post(self, request):
+        from campaigns.allocation import allocation_request
+
+        result, job = allocation_request(actor=request.user.actor, data=request.data)
+        if job is not None:
+            return Response({"job": str(job.id)}, status=status.HTTP_202_ACCEPTED,
+                            headers={"Location": f"/api/v1/jobs/{job.id}"})
+        return Response(result)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from campaigns.services import upload_path
 from tenants.jobs.models import Job, JobStatus
 from tenants.jobs.runner import JobFailure, job_task
-from tenants.jobs.services import JobCancelled
+from tenants.jobs.services import JobCancelled, job_progress
 
 UPLOAD_MISSING = "The uploaded file is no longer there (uploads are kept for a day): upload it again."
 
@@ -85,3 +85,16 @@ def ingest_upload(job: Job) -> dict:
     finally:
         path.unlink(missing_ok=True)
     return _jsonable(result.to_dict())
+
+
+@job_task(name="campaigns.allocate")
+def allocate_budget(job: Job) -> dict:
+    """A large or flighted allocation, solved on the worker (the reference engine may load cvxpy here)."""
+    from campaigns.allocation import allocation_solve, problem_or_400
+    from rmn_saas.errors import ApiError
+
+    job_progress(job=job, progress=0.1, message="solving")
+    try:
+        return allocation_solve(problem_or_400(job.params["problem"]))
+    except ApiError as exc:
+        raise JobFailure(exc.error_code, str(exc.detail), details=exc.details) from exc

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from campaigns.api import (
+    AllocateApi,
     BatchDetailApi,
     BatchListApi,
     BatchRejectsCsvApi,
@@ -34,4 +35,5 @@ tenant = [
     path("ingest/batches/<int:batch_id>/rejects.csv", BatchRejectsCsvApi.as_view(), name="ingest-batch-rejects"),
     path("mapping-specs", MappingSpecListCreateApi.as_view(), name="mapping-specs"),
     path("rmis/metrics", MetricsApi.as_view(), name="rmis-metrics"),
+    path("optimize/allocate", AllocateApi.as_view(), name="optimize-allocate"),
 ]

@@ -54,6 +54,10 @@ ROUTES = [
     ("mapping-specs", "GET", "/api/v1/mapping-specs", None),
     ("mapping-specs", "POST", "/api/v1/mapping-specs", SPEC),
     ("rmis-metrics", "GET", "/api/v1/rmis/metrics", None),
+    ("optimize-allocate", "POST", "/api/v1/optimize/allocate", {
+        "cells": [{"id": "x", "path": ["onsite", "x"], "curve": {"form": "exp", "vmax": 100, "h": 50},
+                   "margin_rate": 0.3}],
+        "constraints": {"budget": "100"}}),
 ]
 # The login routes take no credentials; their cross-tenant cases have their own tests below.
 LOGIN_ROUTES = {"token-obtain", "token-refresh"}
