@@ -1,0 +1,193 @@
+"""Fit per-cell response curves (incremental sales vs daily spend) from history, with partial pooling per group.
+
+Each group (the cells' parent node) is fitted first on its pooled points; each cell is then fitted by MAP with
+log-normal priors centred on its group's fit, and a Laplace approximation gives posterior draws for `Cell.samples`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.special import expit, logit
+
+from campaigns.optimize.curves import FORMS, Curve, value
+
+K_MIN, K_MAX = 0.5, 3.0
+MIN_POINTS = 3
+THIN_POINTS = 10
+# Prior sd (log scale) of a cell around its group: a cell with tens of points moves away freely, a thin one borrows.
+CELL_PRIOR_SD = 0.5
+# The group's own prior is weak: it only keeps a pooled fit of unsaturated data from running off to infinity.
+GROUP_PRIOR_SD = 2.0
+K_PRIOR_SD = 1.5  # on logit((k - K_MIN) / (K_MAX - K_MIN))
+MAX_LOG_STEP = 30.0
+
+TOO_FEW_POINTS = "cell {cell!r} has {n} points and no group data to borrow from; at least 3 are needed"
+UNKNOWN_FORM = "unknown curve form {form!r}; expected one of {forms}"
+BAD_INCREMENTALITY = "incrementality for cell {cell!r} must be positive, got {factor!r}"
+
+
+@dataclass(frozen=True)
+class FitResult:
+    curve: Curve
+    samples: list[dict[str, float]] = field(default_factory=list)
+    n_points: int = 0
+    rmse: float = 0.0
+    pooled_from: str | None = None
+    thin: bool = False
+
+
+@dataclass(frozen=True)
+class _Fit:
+    theta: np.ndarray
+    cov: np.ndarray
+    rmse: float
+
+
+def _k_to_z(k: float) -> float:
+    p = np.clip((k - K_MIN) / (K_MAX - K_MIN), 1e-6, 1 - 1e-6)
+    return float(logit(p))
+
+
+def _z_to_k(z):
+    return K_MIN + (K_MAX - K_MIN) * expit(z)
+
+
+def _unpack(form: str, theta) -> tuple[float, float, float]:
+    vmax, h = np.exp(np.clip(theta[:2], -MAX_LOG_STEP * 3, MAX_LOG_STEP * 3))
+    k = float(_z_to_k(theta[2])) if form == "hill" else 1.0
+    return float(vmax), float(h), k
+
+
+def _predict(form: str, theta, s: np.ndarray) -> np.ndarray:
+    vmax, h, k = _unpack(form, theta)
+    return value(form, vmax, h, k, s)
+
+
+def _map_fit(form: str, s: np.ndarray, y: np.ndarray, prior_mean: np.ndarray, prior_sd: np.ndarray,
+             sigma: float) -> np.ndarray:
+    def residuals(theta):
+        return np.concatenate([(_predict(form, theta, s) - y) / sigma, (theta - prior_mean) / prior_sd])
+
+    return least_squares(residuals, prior_mean.copy(), method="trf", x_scale=1.0, max_nfev=2000).x
+
+
+def _fit(form: str, s: np.ndarray, y: np.ndarray, prior_mean: np.ndarray, prior_sd: np.ndarray,
+         sigma: float | None) -> _Fit:
+    """MAP fit; with no `sigma` the noise level is estimated from the residuals (one refit)."""
+    floor = max(1e-6 * float(np.mean(np.abs(y))) if y.size else 0.0, 1e-12)
+    n_par = prior_mean.size
+    estimate = sigma is None
+    if estimate:
+        sigma = max(float(np.std(y)) if y.size > 1 else 1.0, floor)
+        theta = _map_fit(form, s, y, prior_mean, prior_sd, sigma)
+        resid = _predict(form, theta, s) - y
+        sigma = max(float(np.sqrt(np.sum(resid ** 2) / max(y.size - n_par, 1))), floor)
+    theta = _map_fit(form, s, y, prior_mean, prior_sd, sigma)
+    resid = _predict(form, theta, s) - y
+    rmse = float(np.sqrt(np.mean(resid ** 2))) if y.size else 0.0
+    if estimate and y.size > n_par:
+        # Re-estimate the noise from this cell's own residuals so the posterior width reflects its own scatter.
+        sigma = max(float(np.sqrt(np.sum(resid ** 2) / (y.size - n_par))), floor)
+
+    def residuals(theta):
+        return np.concatenate([(_predict(form, theta, s) - y) / sigma, (theta - prior_mean) / prior_sd])
+
+    jac = _jacobian(residuals, theta)
+    cov = np.linalg.pinv(jac.T @ jac)
+    return _Fit(theta=theta, cov=(cov + cov.T) / 2, rmse=rmse)
+
+
+def _jacobian(fun, theta: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    base = fun(theta)
+    cols = []
+    for i in range(theta.size):
+        step = np.zeros_like(theta)
+        step[i] = eps
+        cols.append((fun(theta + step) - fun(theta - step)) / (2 * eps))
+    return np.column_stack(cols) if cols else np.zeros((base.size, 0))
+
+
+def _initial(form: str, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    vmax0 = max(1.5 * float(np.max(y)) if y.size else 1.0, 1e-9)
+    h0 = max(float(np.median(s)) if s.size else 1.0, 1e-9)
+    theta = [np.log(vmax0), np.log(h0)]
+    if form == "hill":
+        theta.append(_k_to_z(1.0))
+    return np.array(theta)
+
+
+def _prior_sd(form: str, sd: float) -> np.ndarray:
+    return np.array([sd, sd, K_PRIOR_SD] if form == "hill" else [sd, sd])
+
+
+def _draws(form: str, fit: _Fit, rng: np.random.Generator, draws: int) -> list[dict[str, float]]:
+    if draws <= 0:
+        return []
+    thetas = rng.multivariate_normal(fit.theta, fit.cov, size=draws, method="eigh")
+    out = []
+    for theta in thetas:
+        vmax, h, k = _unpack(form, theta)
+        out.append({"vmax": vmax, "h": h, "k": k})
+    return out
+
+
+def fit_cells(
+    observations: Iterable[tuple[str, str, float, float]],
+    *,
+    form: str = "hill",
+    incrementality: Mapping[str, float] | None = None,
+    rng: np.random.Generator | int | None = None,
+    draws: int = 200,
+) -> dict[str, FitResult]:
+    """Fit one curve per cell from `(cell_id, group_id, daily spend, sales)` points; sales are scaled by the
+    cell's incrementality factor (attributed → incremental) before fitting."""
+    if form not in FORMS:
+        raise ValueError(UNKNOWN_FORM.format(form=form, forms=FORMS))
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    incrementality = incrementality or {}
+
+    cells: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    group_of: dict[str, str] = {}
+    for cell_id, group_id, spend, sales in observations:
+        factor = float(incrementality.get(cell_id, 1.0))
+        if not factor > 0:
+            raise ValueError(BAD_INCREMENTALITY.format(cell=cell_id, factor=factor))
+        cells[cell_id].append((float(spend), float(sales) * factor))
+        group_of.setdefault(cell_id, group_id)
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    for cell_id, group_id in group_of.items():
+        groups[group_id].append(cell_id)
+
+    for cell_id, points in cells.items():
+        others = sum(len(cells[c]) for c in groups[group_of[cell_id]] if c != cell_id)
+        if len(points) < MIN_POINTS and others < MIN_POINTS:
+            raise ValueError(TOO_FEW_POINTS.format(cell=cell_id, n=len(points)))
+
+    results: dict[str, FitResult] = {}
+    for group_id, members in groups.items():
+        pooled = np.array([p for c in members for p in cells[c]])
+        gs, gy = pooled[:, 0], pooled[:, 1]
+        group_fit = _fit(form, gs, gy, _initial(form, gs, gy), _prior_sd(form, GROUP_PRIOR_SD), sigma=None)
+        group_sigma = max(group_fit.rmse, 1e-12)
+        for cell_id in members:
+            pts = np.array(cells[cell_id])
+            s, y = pts[:, 0], pts[:, 1]
+            # Thin cells keep the group's noise level: a handful of residuals says little about the scatter.
+            sigma = None if len(y) >= THIN_POINTS else group_sigma
+            fit = _fit(form, s, y, group_fit.theta, _prior_sd(form, CELL_PRIOR_SD), sigma=sigma)
+            vmax, h, k = _unpack(form, fit.theta)
+            results[cell_id] = FitResult(
+                curve=Curve(form, vmax, h, k),
+                samples=_draws(form, fit, rng, draws),
+                n_points=len(y),
+                rmse=fit.rmse,
+                pooled_from=group_id,
+                thin=len(y) < THIN_POINTS,
+            )
+    return results

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+
+from campaigns.optimize.curves import value
+from campaigns.optimize.fit import TOO_FEW_POINTS, fit_cells
+
+NOISE = 0.08
+
+
+def simulate(rng, cell, group, form, vmax, h, k=1.0, n=60, low=300.0, high=6000.0):
+    spend = rng.uniform(low, high, size=n)
+    truth = value(form, vmax, h, k, spend)
+    sales = truth * (1 + NOISE * rng.standard_normal(n))
+    return [(cell, group, float(s), float(y)) for s, y in zip(spend, sales, strict=True)]
+
+
+def rel_error(curve, form, vmax, h, k, spend):
+    truth = value(form, vmax, h, k, spend)
+    return abs(curve.value(spend) - truth) / truth
+
+
+@pytest.mark.parametrize(("form", "k"), [("hill", 1.6), ("hill", 0.8), ("exp", 1.0)])
+def test_rich_cells_recover_the_true_curve_within_ten_percent(form, k):
+    # given
+    rng = np.random.default_rng(7)
+    truths = {f"c{i}": (10000.0 * (1 + 0.2 * i), 2500.0 * (1 - 0.1 * i)) for i in range(3)}
+    obs = [p for c, (vmax, h) in truths.items() for p in simulate(rng, c, "net", form, vmax, h, k)]
+
+    # when
+    fits = fit_cells(obs, form=form, rng=1, draws=0)
+
+    # then
+    for c, (vmax, h) in truths.items():
+        assert not fits[c].thin
+        assert fits[c].pooled_from == "net"
+        for spend in (800.0, 2500.0, 5000.0):
+            assert rel_error(fits[c].curve, form, vmax, h, k, spend) < 0.10
+
+
+def test_a_thin_cell_borrows_strength_from_its_group():
+    # given: rich siblings with similar curves, and a thin cell seen only at low spend, over 10 replications
+    vmax, h, k = 12000.0, 2500.0, 1.3
+    grid = np.linspace(300.0, 6000.0, 20)
+    pooled_errors, single_errors = [], []
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        rich = [
+            p for i in range(4) for p in simulate(rng, f"r{i}", "net", "hill", vmax * (1 + 0.1 * (i - 1.5)), h, k)
+        ]
+        thin = simulate(rng, "thin", "net", "hill", vmax, h, k, n=5, low=300.0, high=2000.0)
+        alone = [("thin", "solo", s, y) for _, _, s, y in thin]
+
+        # when
+        pooled = fit_cells(rich + thin, form="hill", rng=1, draws=0)["thin"]
+        single = fit_cells(alone, form="hill", rng=1, draws=0)["thin"]
+
+        # then
+        assert pooled.thin
+        assert pooled.n_points == 5
+        pooled_errors.append(np.mean([rel_error(pooled.curve, "hill", vmax, h, k, s) for s in grid]))
+        single_errors.append(np.mean([rel_error(single.curve, "hill", vmax, h, k, s) for s in grid]))
+    assert np.mean(pooled_errors) < 0.75 * np.mean(single_errors)
+    assert sum(p < s for p, s in zip(pooled_errors, single_errors, strict=True)) >= 7
+
+
+def test_posterior_band_covers_the_truth_for_most_cells():
+    # given: 20 cells in 4 groups
+    rng = np.random.default_rng(3)
+    truths = {}
+    obs = []
+    for i in range(20):
+        vmax, h, k = 8000.0 * rng.uniform(0.7, 1.4), 2500.0 * rng.uniform(0.7, 1.4), rng.uniform(0.8, 1.8)
+        truths[f"c{i}"] = (vmax, h, k)
+        obs += simulate(rng, f"c{i}", f"g{i % 4}", "hill", vmax, h, k, n=40)
+
+    # when
+    fits = fit_cells(obs, form="hill", rng=5, draws=200)
+
+    # then
+    covered = 0
+    for c, (vmax, h, k) in truths.items():
+        spend = float(np.median([s for cell, _, s, _ in obs if cell == c]))
+        preds = [value("hill", d["vmax"], d["h"], d["k"], spend) for d in fits[c].samples]
+        low, high = np.percentile(preds, [5, 95])
+        covered += low <= value("hill", vmax, h, k, spend) <= high
+    assert len(fits["c0"].samples) == 200
+    assert covered >= 16
+
+
+def test_incrementality_scales_vmax():
+    # given
+    rng = np.random.default_rng(5)
+    obs = simulate(rng, "c", "net", "hill", 10000.0, 2000.0, 1.2)
+
+    # when
+    attributed = fit_cells(obs, rng=1, draws=0)["c"].curve
+    incremental = fit_cells(obs, incrementality={"c": 0.4}, rng=1, draws=0)["c"].curve
+
+    # then
+    assert incremental.vmax / attributed.vmax == pytest.approx(0.4, rel=1e-3)
+    assert incremental.h == pytest.approx(attributed.h, rel=1e-3)
+
+
+def test_a_cell_with_two_points_and_no_group_is_rejected():
+    # given
+    obs = [("lonely", "solo", 1000.0, 3000.0), ("lonely", "solo", 2000.0, 5000.0)]
+
+    # when / then
+    with pytest.raises(ValueError, match="lonely") as err:
+        fit_cells(obs)
+    assert str(err.value) == TOO_FEW_POINTS.format(cell="lonely", n=2)
