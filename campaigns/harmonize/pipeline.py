@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import logging
 import time
 from collections import Counter
@@ -322,6 +323,7 @@ class _Loader:
         self.unmatched: Counter = Counter()
         self.unmapped_placements: Counter = Counter()
         self.variable_measure = 0
+        self.skus_updated = 0  # catalog rows that updated an existing SKU: a catalog's "replaced" count
         self.duplicates = 0
         self.context = ChunkContext(
             plan=plan, account=account, currency=options.currency, attribution=options.attribution or {},
@@ -377,7 +379,7 @@ class _Loader:
         elif self.spec.kind == SpecKind.SALES:
             self._replace_scope("rmissalesfact", "e.retailer")
         else:
-            batch.rows_replaced = getattr(self, "rows_replaced_catalog", 0)
+            batch.rows_replaced = self.skus_updated
         found += anomaly_rules.load_anomalies(
             duplicates=self.duplicates, unmatched=self.unmatched, unmapped_placements=self.unmapped_placements,
             variable_measure=self.variable_measure, rejected=self.rows_rejected, read=self.rows_read,
@@ -463,7 +465,7 @@ class _Loader:
 
     def write_rejects(self, batch: IngestBatch) -> None:
         IngestReject.objects.bulk_create(
-            [IngestReject(batch=batch, line=line, reasons=reasons, raw=_json_loads(raw))
+            [IngestReject(batch=batch, line=line, reasons=reasons, raw=json.loads(raw))
              for line, reasons, raw in self.rejects],
             batch_size=5000,
         )
@@ -534,7 +536,7 @@ class _Loader:
         self.totals["skus"] = self.totals.get("skus", 0) + stats["loaded"]
         self.totals["crosswalk_ids"] = self.totals.get("crosswalk_ids", 0) + stats["crosswalk"]
         self.variable_measure += stats["variable_measure"]
-        self.rows_replaced_catalog = getattr(self, "rows_replaced_catalog", 0) + stats["updated"]
+        self.skus_updated += stats["updated"]
 
     def _copy(self, table: str, columns: tuple[str, ...], rows: pl.DataFrame) -> None:
         with connection.cursor() as cursor:
@@ -612,9 +614,3 @@ def _csv(rows: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     rows.write_csv(buffer, include_header=False, null_value="\\N")
     return buffer.getvalue()
-
-
-def _json_loads(text: str) -> dict:
-    import json
-
-    return json.loads(text)
