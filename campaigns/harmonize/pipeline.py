@@ -157,9 +157,8 @@ def choose_plan(source: SourceFile, options: IngestOptions) -> ColumnPlan:
                 "closest": [{"spec": plan.spec.name, "confidence": round(plan.score, 3),
                              "missing": plan.missing_required} for plan in ranking[:3]],
             })
-        runner_up = ranking[1] if len(ranking) > 1 else None
-        best.spec.document = {**best.spec.document}
-        best.runner_up = {"spec": runner_up.spec.name, "confidence": round(runner_up.score, 3)} if runner_up else None
+        if len(ranking) > 1:
+            best.runner_up = {"spec": ranking[1].spec.name, "confidence": round(ranking[1].score, 3)}
         return best
     else:
         spec = find_spec(options.spec)
@@ -237,7 +236,7 @@ def ingest_file(
         account = options.account.strip()
         detection = {"file": source.describe(), "headers": source.headers, **plan.describe(),
                      "auto": options.spec in ("", "auto") and options.spec_document is None,
-                     "runner_up": getattr(plan, "runner_up", None)}
+                     "runner_up": plan.runner_up}
         previous = IngestBatch.objects.filter(file_sha256=sha, spec_name=spec.name, spec_version=spec.version,
                                               account=account, status=BatchStatus.LOADED).first()
         if previous is not None:
@@ -345,8 +344,7 @@ class _Loader:
             table, columns = target
             with connection.cursor() as cursor:
                 raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no COPY
-                statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '\\N')"
-                with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:
+                with raw.copy(_copy_statement(table, columns), writer=QueuedLibpqWriter(raw)) as copy:
                     for chunk in self.source.batches():
                         payload = self._chunk(chunk)
                         if payload:
@@ -540,11 +538,12 @@ class _Loader:
 
     def _copy(self, table: str, columns: tuple[str, ...], rows: pl.DataFrame) -> None:
         with connection.cursor() as cursor:
-            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '\\N')"
-            with cursor.cursor.copy(statement) as copy:
+            with cursor.cursor.copy(_copy_statement(table, columns)) as copy:
                 copy.write(_csv(rows))
 
-    def _scope_overlaps(self, cursor) -> bool:
+    def _replace_campaign_days(self, cursor) -> bool:
+        """Drop earlier batches' daily totals for the scope this file covers; False when there were none, which
+        means no facts need replacing either."""
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM campaigns_rmiscampaignday d JOIN ingest_scope s ON d.date = s.date "
             "AND d.account = s.account AND d.campaign_key = s.campaign_key WHERE d.network = %s AND d.batch_id <> %s)",
@@ -586,7 +585,7 @@ class _Loader:
             cursor.execute("DROP TABLE IF EXISTS ingest_scope")
             cursor.execute("CREATE TEMP TABLE ingest_scope (date date, account text, campaign_key text) ON COMMIT DROP")
             self._copy("ingest_scope", ("date", "account", "campaign_key"), scope)
-            if table == "rmisevent" and not self._scope_overlaps(cursor):
+            if table == "rmisevent" and not self._replace_campaign_days(cursor):
                 # Nothing earlier covers these campaign-days (the daily totals say so): no facts to replace.
                 self.batch.rows_replaced = 0
                 return {}
@@ -608,6 +607,11 @@ class _Loader:
 
 def _row_id(batch_id: int) -> pl.Expr:
     return (pl.lit(batch_id, dtype=pl.Int64) * (1 << 32) + pl.col(LINE_COLUMN)).alias("id")
+
+
+def _copy_statement(table: str, columns: tuple[str, ...]) -> str:
+    # `\N` marks NULL, so an empty field loads as an empty string (text columns are NOT NULL, default '').
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '\\N')"
 
 
 def _csv(rows: pl.DataFrame) -> bytes:

@@ -103,6 +103,7 @@ class ColumnPlan:
     unmatched_headers: list[str]
     missing_required: list[str]
     score: float
+    runner_up: dict | None = None  # the next-best spec when detected automatically: how clear the choice was
 
     def describe(self) -> dict:
         return {"spec": self.spec.name, "version": self.spec.version, "confidence": round(self.score, 3),
