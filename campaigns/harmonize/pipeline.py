@@ -433,14 +433,19 @@ class _Loader:
     def _mark_duplicates(self, frame: pl.DataFrame, key_fields: tuple[str, ...]) -> pl.DataFrame:
         keys = frame.select(natural_key_hash(frame, key_fields).alias("_key")).get_column("_key")
         repeated = keys.is_duplicated() & ~keys.is_first_distinct()
+        ordered = np.sort(keys.to_numpy())
+        fresh = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]  # sorted distinct keys of the chunk
         if self.seen_keys:
-            # Keys from every earlier chunk, kept as one sorted array: a binary search per key, no hash set rebuilt.
+            # Keys from every earlier chunk, kept as one sorted array: one binary search per distinct key, and the
+            # new keys inserted in place (np.union1d would re-sort the whole array every chunk).
             earlier = self.seen_keys[0]
-            position = np.searchsorted(earlier, keys.to_numpy()).clip(0, len(earlier) - 1)
-            repeated = repeated | pl.Series(earlier[position] == keys.to_numpy())
-            self.seen_keys = [np.union1d(earlier, keys.to_numpy())]
+            slots = np.searchsorted(earlier, fresh)
+            seen = earlier[slots.clip(0, len(earlier) - 1)] == fresh
+            if seen.any():
+                repeated = repeated | keys.is_in(pl.Series(fresh[seen]).implode())
+            self.seen_keys = [np.insert(earlier, slots[~seen], fresh[~seen])]
         else:
-            self.seen_keys = [np.unique(keys.to_numpy())]
+            self.seen_keys = [fresh]
         self.duplicates += int(repeated.sum())
         return frame.with_columns(
             pl.when(repeated).then(pl.concat_list([pl.col(REASONS), pl.lit(["duplicate_row"])]))
