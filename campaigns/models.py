@@ -350,3 +350,7 @@ class RMISCampaignDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.network} {self.campaign_key}: {self.spend} {self.currency}"
+
+
+# Plans live in their own module; importing them here registers them with the campaigns app.
+from campaigns.plans.models import IncrementalityFactor, Plan, PlanOutcome, PlanStatus, ResponseCurve  # noqa: E402, F401

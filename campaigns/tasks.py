@@ -11,8 +11,9 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from campaigns.services import upload_path
+from rmn_saas.celery import app
 from tenants.jobs.models import Job, JobStatus
-from tenants.jobs.runner import JobFailure, job_task
+from tenants.jobs.runner import JobFailure, job_task, require_tenant_schema
 from tenants.jobs.services import JobCancelled, job_progress
 
 UPLOAD_MISSING = "The uploaded file is no longer there (uploads are kept for a day): upload it again."
@@ -98,3 +99,49 @@ def allocate_budget(job: Job) -> dict:
         return allocation_solve(problem_or_400(job.params["problem"]))
     except ApiError as exc:
         raise JobFailure(exc.error_code, str(exc.detail), details=exc.details) from exc
+
+
+@job_task(name="campaigns.build_plan")
+def build_plan(job: Job) -> dict:
+    """Params: plan (its id). Fits the curves from RMIS, allocates and stores the plan (ready or failed)."""
+    from campaigns.plans.build import PlanBuildError, plan_build
+    from campaigns.plans.models import Plan, PlanStatus
+
+    plan = Plan.objects.filter(pk=job.params.get("plan")).first()
+    if plan is None:
+        raise JobFailure("plan_missing", "The plan was deleted before it was built.", details={})
+    try:
+        plan_build(plan, progress=lambda progress, message: job_progress(job=job, progress=progress, message=message))
+    except PlanBuildError as exc:
+        raise JobFailure(exc.code, exc.message, details=_jsonable(exc.details)) from exc
+    except Exception as exc:
+        # Never leave a plan "queued" behind a failed job.
+        Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.FAILED, error={
+            "code": "error", "message": f"{type(exc).__name__}: {exc}", "details": {}})
+        raise
+    return {"plan": plan.pk, "status": plan.status,
+            "expected_incremental_margin": str(plan.expected_incremental_margin)}
+
+
+@app.task(name="campaigns.plan_follow_up", bind=True)
+def plan_follow_up_task(self) -> dict:
+    """Runs in one tenant's schema (the header carries it): refit curves, record plan outcomes."""
+    from campaigns.plans.follow_up import plan_follow_up
+
+    require_tenant_schema(self)
+    return plan_follow_up()
+
+
+@app.task(name="campaigns.plan_follow_up_all_tenants")
+def plan_follow_up_all_tenants() -> int:
+    """Beat entry point: one follow-up per tenant, each sent from inside that tenant's schema."""
+    from django_tenants.utils import schema_context
+
+    from tenants.models import Tenant
+
+    count = 0
+    for schema in Tenant.objects.exclude(schema_name="public").values_list("schema_name", flat=True):
+        with schema_context(schema):
+            plan_follow_up_task.delay()
+        count += 1
+    return count

@@ -218,6 +218,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {"inference.*": {"queue": "gpu"}, "campaigns.*": {"queue": "default"}}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "jobs.sweep_stale_all_tenants", "schedule": 300.0},
+    # Daily: refit response curves from new RMIS data and record each running plan's realized vs expected.
+    "plan-follow-up": {"task": "campaigns.plan_follow_up_all_tenants", "schedule": 86400.0},
 }
 
 # The base model: the embedded SmolLM2 GGUF by default, or any local Hugging Face checkpoint path.

@@ -68,10 +68,14 @@ def _predict(form: str, theta, s: np.ndarray) -> np.ndarray:
     return value(form, vmax, h, k, s)
 
 
+def _residual(form: str, theta, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return _predict(form, theta, s) - y
+
+
 def _map_fit(form: str, s: np.ndarray, y: np.ndarray, prior_mean: np.ndarray, prior_sd: np.ndarray,
              sigma: float) -> np.ndarray:
     def residuals(theta):
-        return np.concatenate([(_predict(form, theta, s) - y) / sigma, (theta - prior_mean) / prior_sd])
+        return np.concatenate([(_residual(form, theta, s, y)) / sigma, (theta - prior_mean) / prior_sd])
 
     return least_squares(residuals, prior_mean.copy(), method="trf", x_scale=1.0, max_nfev=2000).x
 
@@ -85,17 +89,17 @@ def _fit(form: str, s: np.ndarray, y: np.ndarray, prior_mean: np.ndarray, prior_
     if estimate:
         sigma = max(float(np.std(y)) if y.size > 1 else 1.0, floor)
         theta = _map_fit(form, s, y, prior_mean, prior_sd, sigma)
-        resid = _predict(form, theta, s) - y
+        resid = _residual(form, theta, s, y)
         sigma = max(float(np.sqrt(np.sum(resid ** 2) / max(y.size - n_par, 1))), floor)
     theta = _map_fit(form, s, y, prior_mean, prior_sd, sigma)
-    resid = _predict(form, theta, s) - y
+    resid = _residual(form, theta, s, y)
     rmse = float(np.sqrt(np.mean(resid ** 2))) if y.size else 0.0
     if estimate and y.size > n_par:
         # Re-estimate the noise from this cell's own residuals so the posterior width reflects its own scatter.
         sigma = max(float(np.sqrt(np.sum(resid ** 2) / (y.size - n_par))), floor)
 
     def residuals(theta):
-        return np.concatenate([(_predict(form, theta, s) - y) / sigma, (theta - prior_mean) / prior_sd])
+        return np.concatenate([(_residual(form, theta, s, y)) / sigma, (theta - prior_mean) / prior_sd])
 
     jac = _jacobian(residuals, theta)
     cov = np.linalg.pinv(jac.T @ jac)
@@ -169,25 +173,39 @@ def fit_cells(
         if len(points) < MIN_POINTS and others < MIN_POINTS:
             raise ValueError(TOO_FEW_POINTS.format(cell=cell_id, n=len(points)))
 
+    # Cells of one group differ in scale (a best-seller spends and sells ten times a niche SKU), so pooling is done
+    # on shapes: each cell's spend and sales are divided by its own means, the group is fitted on those normalized
+    # points, and every cell's prior is the group's normalized curve (rescaled back to the cell's units at the end).
+    scales = {cell_id: _scale(np.array(points)) for cell_id, points in cells.items()}
     results: dict[str, FitResult] = {}
     for group_id, members in groups.items():
-        pooled = np.array([p for c in members for p in cells[c]])
+        pooled = np.array([(s / scales[c][0], y / scales[c][1]) for c in members for s, y in cells[c]])
         gs, gy = pooled[:, 0], pooled[:, 1]
         group_fit = _fit(form, gs, gy, _initial(form, gs, gy), _prior_sd(form, GROUP_PRIOR_SD), sigma=None)
         group_sigma = max(group_fit.rmse, 1e-12)
         for cell_id in members:
+            spend_scale, sales_scale = scales[cell_id]
             pts = np.array(cells[cell_id])
-            s, y = pts[:, 0], pts[:, 1]
+            s, y = pts[:, 0] / spend_scale, pts[:, 1] / sales_scale
             # Thin cells keep the group's noise level: a handful of residuals says little about the scatter.
             sigma = None if len(y) >= THIN_POINTS else group_sigma
             fit = _fit(form, s, y, group_fit.theta, _prior_sd(form, CELL_PRIOR_SD), sigma=sigma)
             vmax, h, k = _unpack(form, fit.theta)
             results[cell_id] = FitResult(
-                curve=Curve(form, vmax, h, k),
-                samples=_draws(form, fit, rng, draws),
+                curve=Curve(form, vmax * sales_scale, h * spend_scale, k),
+                samples=[{"vmax": d["vmax"] * sales_scale, "h": d["h"] * spend_scale, "k": d["k"]}
+                         for d in _draws(form, fit, rng, draws)],
                 n_points=len(y),
-                rmse=fit.rmse,
+                rmse=fit.rmse * sales_scale,
                 pooled_from=group_id,
                 thin=len(y) < THIN_POINTS,
             )
     return results
+
+
+def _scale(points: np.ndarray) -> tuple[float, float]:
+    """A cell's typical daily spend and sales (means over its days with spend), 1 where there is none."""
+    spending = points[points[:, 0] > 0]
+    spend = float(np.mean(spending[:, 0])) if len(spending) else 1.0
+    sales = float(np.mean(spending[:, 1])) if len(spending) else 0.0
+    return (spend if spend > 0 else 1.0), (sales if sales > 0 else 1.0)

@@ -58,6 +58,10 @@ ROUTES = [
         "cells": [{"id": "x", "path": ["onsite", "x"], "curve": {"form": "exp", "vmax": 100, "h": 50},
                    "margin_rate": 0.3}],
         "constraints": {"budget": "100"}}),
+    ("plans", "GET", "/api/v1/plans", None),
+    ("plans", "POST", "/api/v1/plans", {"budget": "1000", "scope": {"days": 7}}),
+    ("plan-detail", "GET", "/api/v1/plans/{plan_id}", None),
+    ("plan-compare", "GET", "/api/v1/plans/{plan_id}/compare/{other_id}", None),
 ]
 # The login routes take no credentials; their cross-tenant cases have their own tests below.
 LOGIN_ROUTES = {"token-obtain", "token-refresh"}
@@ -73,8 +77,9 @@ def test_every_tenant_api_route_is_covered():
 
 @pytest.fixture
 def acme_objects(acme):
-    """A queued job, an active API key and an ingest batch of acme, which the other tenant's callers aim at."""
-    from campaigns.models import IngestBatch
+    """A queued job, an active API key, an ingest batch and two plans of acme, which the other tenant's callers
+    aim at."""
+    from campaigns.models import IngestBatch, Plan
 
     job = job_in(acme)
     _, key_id = api_key_for(acme, role="viewer", name="acme integration")
@@ -82,7 +87,10 @@ def acme_objects(acme):
         batch = IngestBatch.objects.create(file_name="export.csv", file_sha256="0" * 64, file_size=10,
                                            spec_name="walmart-ui", spec_version=1, network="walmart",
                                            kind="ad_events", status="loaded", created_by="user:acme-analyst")
-    return {"job_id": str(job.id), "key_id": key_id, "batch_id": str(batch.pk), "job": job}
+        plans = [Plan.objects.create(name=f"acme plan {i}", created_by="user:acme-analyst", status="failed",
+                                     request={"budget": "1000"}) for i in range(2)]
+    return {"job_id": str(job.id), "key_id": key_id, "batch_id": str(batch.pk), "job": job,
+            "plan_id": str(plans[0].pk), "other_id": str(plans[1].pk)}
 
 
 def _megamart_caller(kind: str, megamart, acme) -> tuple[APIClient, dict, dict]:
@@ -135,7 +143,8 @@ def test_other_tenants_credentials_get_401_and_one_audit_row(acme, megamart, acm
     assert [(row.actor, row.action, row.outcome, row.object_type, row.object_id) for row in rows] == [
         ("anonymous", f"api.{method.lower()}", "denied", "route", ROUTE_PATTERNS[name])
     ]
-    ids = {key: acme_objects[key] for key in ("job_id", "key_id", "batch_id") if f"{{{key}}}" in template}
+    ids = {key: acme_objects[key] for key in ("job_id", "key_id", "batch_id", "plan_id", "other_id")
+           if f"{{{key}}}" in template}
     assert rows[0].details == {
         "method": method, "path": path, "status": 401, **auth_details, **({"ids": ids} if ids else {})
     }
