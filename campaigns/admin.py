@@ -5,7 +5,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from campaigns.models import IngestBatch, MappingSpec, RMISAudienceDimension, RMISSKUCrosswalk, RMISSKUDimension
+from campaigns.models import (
+    IncrementalityFactor,
+    IngestBatch,
+    MappingSpec,
+    Plan,
+    PlanOutcome,
+    ResponseCurve,
+    RMISAudienceDimension,
+    RMISSKUCrosswalk,
+    RMISSKUDimension,
+)
 from rmn_saas.admin_sites import tenant_admin_site
 
 
@@ -96,3 +106,45 @@ class AudienceAdmin(admin.ModelAdmin):
     list_display = ["network", "segment_id", "name", "type", "size"]
     list_filter = ["network", "type"]
     search_fields = ["segment_id", "name"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the system writes (plans, fitted curves, outcomes): admins read them, the product changes them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Plan, site=tenant_admin_site)
+class PlanAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "name", "status", "objective", "budget", "flight_start", "flight_end",
+                    "expected_spend", "expected_incremental_margin", "created_by"]
+    list_filter = ["status", "objective"]
+    search_fields = ["name", "created_by"]
+
+
+@admin.register(ResponseCurve, site=tenant_admin_site)
+class ResponseCurveAdmin(ReadOnlyAdmin):
+    list_display = ["cell", "form", "vmax", "h", "k", "incrementality", "n_points", "thin", "history_to"]
+    list_filter = ["network", "placement", "thin"]
+    search_fields = ["cell", "campaign_name", "product"]
+    exclude = ["samples"]
+
+
+@admin.register(PlanOutcome, site=tenant_admin_site)
+class PlanOutcomeAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "date", "planned_spend", "actual_spend", "expected_incremental_margin",
+                    "actual_incremental_margin", "regret"]
+    list_filter = ["plan"]
+
+
+@admin.register(IncrementalityFactor, site=tenant_admin_site)
+class IncrementalityFactorAdmin(admin.ModelAdmin):
+    """Experiment readouts and analysts' factors: the plans use the most specific one that matches a cell."""
+
+    list_display = ["network", "placement", "campaign", "factor", "source", "updated_at"]
+    list_filter = ["network", "placement"]
+    search_fields = ["network", "placement", "campaign", "source"]

@@ -1,10 +1,12 @@
-"""Chart geometry for server-rendered SVG: bar and line charts as coordinates the templates draw, no JS library.
+"""Chart geometry for server-rendered SVG: bar, line and response-curve charts as coordinates the templates draw,
+no JS library.
 
 Values are Decimals (or None for a gap); everything returned is plain numbers and strings.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -13,6 +15,10 @@ HEIGHT = 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 58
 TICKS = 4
 MAX_BAR = 48
+CURVE_WIDTH, CURVE_HEIGHT = 360, 200
+CURVE_LEFT, CURVE_BOTTOM = 52, 34
+CURVE_SAMPLES = 40
+CURVE_X_TICKS = 4
 
 
 @dataclass
@@ -109,4 +115,55 @@ def line_chart(*, labels: list[str], series: list[tuple[str, list[Decimal | None
     label_marks = [{"x": round(plot["x"] + step * position if len(labels) > 1 else plot["x"] + plot["width"] / 2, 1),
                     "text": label} for position, label in enumerate(labels) if position % every == 0]
     return Chart(width=width, height=height, plot=plot, ticks=ticks, labels=label_marks, legend=legend, lines=lines,
+                 points=points)
+
+
+def curve_value(curve: dict, spend: float) -> float:
+    """Incremental sales at `spend` on a {form, vmax, h, k} curve: Hill vmax·sᵏ/(sᵏ+hᵏ), or exp vmax·(1−e^(−s/h))."""
+    vmax, h = float(curve["vmax"]), float(curve["h"])
+    if spend <= 0 or h <= 0:
+        return 0.0
+    if curve["form"] == "exp":
+        return vmax * -math.expm1(-spend / h)
+    return vmax / (1.0 + (h / spend) ** float(curve.get("k", 1.0)))  # the Hill form, without overflowing sᵏ
+
+
+def curve_chart(*, curve: dict, current: Decimal, proposed: Decimal, width: int = CURVE_WIDTH,
+                height: int = CURVE_HEIGHT, samples: int = CURVE_SAMPLES) -> Chart:
+    """One cell's response curve from 0 to twice the larger of its current and proposed spend, both marked.
+
+    `points` holds the two markers (kind "current" and "proposed"); `labels` are the spend axis ticks.
+    """
+    reach = 2 * float(max(current, proposed, Decimal(0)))
+    if reach <= 0:  # a cell with no spend either way: show the curve up to twice its half-saturation spend
+        reach = 2 * float(curve["h"])
+    spends = [reach * index / (samples - 1) for index in range(samples)]
+    values = [curve_value(curve, spend) for spend in spends]
+    top = _nice_max(Decimal(str(round(max(values), 2))))
+    plot = {"x": CURVE_LEFT, "y": TOP, "width": width - CURVE_LEFT - RIGHT, "height": height - TOP - CURVE_BOTTOM,
+            "right": width - RIGHT, "bottom": height - CURVE_BOTTOM, "tick_x": CURVE_LEFT - 6,
+            "label_y": height - CURVE_BOTTOM + 14}
+
+    def x_of(spend: float) -> float:
+        return round(plot["x"] + plot["width"] * spend / reach, 1)
+
+    def y_of(value: float) -> float:
+        return round(plot["y"] + plot["height"] * (1 - value / float(top)), 1)
+
+    ticks = [{"y": round(plot["y"] + plot["height"] * (1 - index / TICKS), 1), "label": _short(top * index / TICKS)}
+             for index in range(TICKS + 1)]
+    labels = [{"x": x_of(reach * index / CURVE_X_TICKS),
+               "text": _short(Decimal(str(round(reach * index / CURVE_X_TICKS, 2))))}
+              for index in range(CURVE_X_TICKS + 1)]
+    line = {"d": " ".join(f"{'L' if index else 'M'}{x_of(spend)},{y_of(value)}"
+                          for index, (spend, value) in enumerate(zip(spends, values, strict=True))),
+            "series": 0, "name": "incremental sales"}
+    points = []
+    for series, (kind, spend) in enumerate((("current", current), ("proposed", proposed))):
+        value = curve_value(curve, float(spend))
+        points.append({"x": x_of(float(spend)), "y": y_of(value), "series": series, "kind": kind, "spend": spend,
+                       "value": round(value, 2),
+                       "title": f"{kind.capitalize()}: spend {spend:,.2f} → incremental sales {value:,.2f}"})
+    legend = [{"name": "Current", "index": 0}, {"name": "Proposed", "index": 1}]
+    return Chart(width=width, height=height, plot=plot, ticks=ticks, labels=labels, legend=legend, lines=[line],
                  points=points)

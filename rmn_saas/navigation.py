@@ -19,6 +19,7 @@ NAV_ITEMS = (
     NavItem("Dashboard", "pages:dashboard"),
     NavItem("Data sources", "pages:data"),
     NavItem("Performance", "pages:performance"),
+    NavItem("Plans", "pages:plans"),
     NavItem("Assistant", "pages:generate"),
     NavItem("Jobs", "pages:jobs"),
     NavItem("API keys", "pages:api-keys", admin_only=True),

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from campaigns.plans.views import plan_compare_page, plan_page, plan_submit, plans_page
 from campaigns.views import (
     batch_detail_page,
     data_sources_page,
@@ -35,4 +36,8 @@ urlpatterns = [
     path("data/preview/confirm", preview_confirm, name="data-preview-confirm"),
     path("data/preview/ingest", preview_ingest, name="data-preview-ingest"),
     path("performance/", performance_page, name="performance"),
+    path("plans/", plans_page, name="plans"),
+    path("plans/create", plan_submit, name="plan-create"),
+    path("plans/<int:plan_id>/", plan_page, name="plan"),
+    path("plans/<int:plan_id>/compare/<int:other_id>/", plan_compare_page, name="plan-compare"),
 ]

@@ -75,7 +75,8 @@ def plan_inputs(request: PlanRequest, *, today: dt.date | None = None) -> PlanIn
         raise PlanBuildError("no_data", f"No cell has spend between {history_from} and {history_to}.",
                              {"field": "scope"})
     economics = sku_economics(sorted({c.gtin14 for c in stored.values() if c.gtin14}))
-    stockouts = _stockouts(history_from, history_to, inputs.days, inputs.assumptions)
+    wanted = {(c.gtin14, c.network) for c in stored.values() if c.gtin14}
+    stockouts = _stockouts(history_from, history_to, inputs.days, wanted, inputs.assumptions)
     inputs.cells = [_cell(curve, inputs.days, economics.get(curve.gtin14), stockouts.get((curve.gtin14, curve.network)),
                           request, inputs.assumptions)
                     for curve in sorted(stored.values(), key=lambda c: c.cell)]
@@ -121,12 +122,19 @@ def _cell(curve: ResponseCurve, days: int, sku, stockout, request: PlanRequest, 
     }
 
 
-def _stockouts(history_from: dt.date, history_to: dt.date, days: int, assumptions: list[str]) -> dict:
+def _stockouts(history_from: dt.date, history_to: dt.date, days: int, wanted: set[tuple[str, str]],
+               assumptions: list[str]) -> dict:
+    """Stock-out forecasts for the (SKU, retailer) pairs the plan's cells sell through."""
+    import polars as pl
+
     from campaigns.optimize.forecast import stockout_forecasts
 
     sales = sales_inventory(date_from=history_from, date_to=history_to)
+    keys = pl.DataFrame(sorted(wanted), schema={"gtin14": pl.Utf8, "retailer": pl.Utf8}, orient="row")
+    sales = sales.join(keys, on=["gtin14", "retailer"], how="semi")
     if sales.is_empty():
-        assumptions.append("No sales and inventory data: stock-out risk is not part of this plan.")
+        assumptions.append("No sales and inventory data for the plan's SKUs at its networks' retailers: stock-out "
+                           "risk is not part of this plan.")
         return {}
     assumptions.append("A network's inventory is the retailer of the same name in the sales and inventory data; "
                        "spare units per day until the next delivery are assumed to hold over the flight.")

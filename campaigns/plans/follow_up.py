@@ -61,11 +61,12 @@ def plan_outcomes_record(plan: Plan, *, last_day: dt.date) -> int:
             incremental += realized
             expected_sales += _daily(cell).value(cell_spend)
             margin += cell["margin_rate"] * realized - cell_spend
+        expected, realized = _money(expected_margin), _money(margin)
         rows.append(PlanOutcome(
             plan=plan, date=date, planned_spend=_money(planned_daily), actual_spend=_money(spend),
             expected_incremental_sales=_money(expected_sales), actual_attributed_sales=_money(attributed),
-            actual_incremental_sales=_money(incremental), expected_incremental_margin=_money(expected_margin),
-            actual_incremental_margin=_money(margin), regret=_money(expected_margin - margin),
+            actual_incremental_sales=_money(incremental), expected_incremental_margin=expected,
+            actual_incremental_margin=realized, regret=expected - realized,
         ))
     with transaction.atomic():
         PlanOutcome.objects.filter(plan=plan, date__in=[r.date for r in rows]).delete()

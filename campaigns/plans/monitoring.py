@@ -1,5 +1,6 @@
-"""What a plan tells the team to watch: pacing targets per network, the re-optimization cadence, the guardrails
-that trigger a re-plan, and a rationale written from the plan's own numbers (deterministic: no LLM here)."""
+"""What a plan tells the team to watch: daily pacing targets per network (with the expected incremental sales at
+that pace, and the spend trend it replaces, forecast by ETS), the re-optimization cadence, the guardrails that
+trigger a re-plan, and a rationale written from the plan's own numbers (deterministic: no LLM here)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+import polars as pl
+
 from campaigns.optimize import Allocation
-from campaigns.optimize.forecast import pacing_targets, weekly_profile
+from campaigns.optimize.curves import Curve
+from campaigns.optimize.forecast import forecast_daily, pacing_targets, weekly_profile
 from campaigns.plans.history import cell_days
 from campaigns.plans.request import PlanRequest
 
@@ -24,16 +28,22 @@ def monitoring_plan(request: PlanRequest, inputs, allocation: Allocation) -> dic
         by_network[cell.path[1]] += cell.spend
     history = cell_days(date_from=inputs.history_from, date_to=inputs.history_to,
                         networks=sorted(by_network) or None)
+    cells = {c["id"]: c for c in inputs.cells}
     pacing = {}
     for network, total in sorted(by_network.items()):
-        own = history.filter(history["network"] == network).group_by("date").agg(history["spend"].sum()) \
-            if not history.is_empty() else history
+        own = history.filter(pl.col("network") == network).group_by("date").agg(pl.col("spend").sum()).sort("date")
         profile = weekly_profile(own.get_column("date").to_list(), own.get_column("spend").to_list()) \
             if own.height else None
         days = pacing_targets(float(total), start=inputs.flight_start, days=inputs.days, weekly_profile=profile)
+        # What the network would spend with no change (the trend of its history), beside the target.
+        gap = max((inputs.flight_start - inputs.history_to).days - 1, 0)
+        trend = forecast_daily(own.get_column("spend").to_numpy(), horizon=gap + inputs.days).mean[gap:] \
+            if own.height else [0.0] * inputs.days
+        sales = _expected_sales(allocation, cells, network, [value for _, value in days], float(total))
         pacing[network] = {
             "total": str(total),
-            "daily": [{"date": day.isoformat(), "spend": f"{value:.2f}"} for day, value in days],
+            "daily": [{"date": day.isoformat(), "spend": f"{value:.2f}", "trend_spend": f"{trend[i]:.2f}",
+                       "expected_incremental_sales": f"{sales[i]:.2f}"} for i, (day, value) in enumerate(days)],
             "weekly": _weekly(days),
         }
     guardrails = [
@@ -54,6 +64,22 @@ def monitoring_plan(request: PlanRequest, inputs, allocation: Allocation) -> dic
         "review_dates": [(inputs.flight_start + dt.timedelta(days=d)).isoformat()
                          for d in range(7, inputs.days, 7)],
     }
+
+
+def _expected_sales(allocation: Allocation, cells: dict, network: str, daily: list[float], total: float) -> list[float]:
+    """Each day's expected incremental sales of the network: every cell paced like the network, on its daily curve."""
+    out = [0.0] * len(daily)
+    if total <= 0:
+        return out
+    for plan in allocation.cells:
+        if plan.path[1] != network or not plan.spend:
+            continue
+        curve = cells[plan.id]["show"]["daily_curve"]
+        daily_curve = Curve(curve["form"], curve["vmax"], curve["h"], curve["k"])
+        share = float(plan.spend) / total
+        for i, spend in enumerate(daily):
+            out[i] += daily_curve.value(spend * share)
+    return out
 
 
 def _weekly(days: list[tuple[dt.date, float]]) -> list[dict]:

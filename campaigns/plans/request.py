@@ -107,6 +107,8 @@ def plan_request_from_dict(data: Any) -> PlanRequest:
     flight_start = _date(scope.get("flight_start"), "scope.flight_start")
     flight_end = _date(scope.get("flight_end"), "scope.flight_end")
     days = scope.get("days", DEFAULT_FLIGHT_DAYS)
+    if flight_end and not flight_start:
+        raise PlanRequestError("scope.flight_end", "needs scope.flight_start (or give scope.days alone)")
     if flight_start and flight_end:
         if flight_end < flight_start:
             raise PlanRequestError("scope.flight_end", "is before scope.flight_start")

@@ -306,7 +306,8 @@ def test_platform_domain_does_not_serve_tenant_routes(platform, name, method, te
     client = api_client_for(platform, username="platform-admin")
 
     # when it calls a tenant-only route
-    response = _call(client, method, template.format(job_id=uuid.uuid4(), key_id="000000000000", batch_id=0), body)
+    response = _call(client, method, template.format(job_id=uuid.uuid4(), key_id="000000000000", batch_id=0,
+                                                     plan_id=0, other_id=0), body)
 
     # then there is no such route here
     assert response.status_code == 404

@@ -38,5 +38,35 @@ SMALL_FILES = ("catalog.csv", "walmart_ui_download.csv", "walmart_api_snapshot.c
 
 @pytest.fixture
 def walmart_history(acme, tmp_path_factory) -> dict:
-    """Six weeks of Walmart exports for 3 SKUs (9 campaigns × SKU cells), catalog and inventory; the truth."""
-    return load_demo(demo_folder(tmp_path_factory, days=42, skus=3), SMALL_FILES)
+    """Six weeks of Walmart exports for 5 SKUs (15 campaign × SKU cells), catalog and inventory; the truth."""
+    return load_demo(demo_folder(tmp_path_factory, days=42, skus=5), SMALL_FILES)
+
+
+@pytest.fixture
+def committed_walmart_history(live_db, acme, tmp_path_factory):
+    """The Walmart history, committed so the real worker sees it; removed afterwards with everything built on it."""
+    from campaigns.models import (
+        IngestBatch,
+        Plan,
+        ResponseCurve,
+        RMISCampaignDay,
+        RMISEvent,
+        RMISSalesFact,
+        RMISSKUCrosswalk,
+        RMISSKUDimension,
+    )
+
+    with schema_context("acme"):
+        last = IngestBatch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        skus_before = set(RMISSKUDimension.objects.values_list("pk", flat=True))
+    truth = load_demo(demo_folder(tmp_path_factory, days=42, skus=5), SMALL_FILES)
+    yield truth
+    with schema_context("acme"):
+        for model in (RMISEvent, RMISSalesFact, RMISCampaignDay):
+            model.objects.filter(batch_id__gt=last).delete()
+        IngestBatch.objects.filter(pk__gt=last).delete()
+        new_skus = RMISSKUDimension.objects.exclude(pk__in=skus_before)
+        RMISSKUCrosswalk.objects.filter(sku__in=new_skus).delete()
+        new_skus.delete()
+        Plan.objects.all().delete()
+        ResponseCurve.objects.all().delete()
