@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.signal import lfilter
 from scipy.special import expit, logit
 
 from campaigns.optimize.curves import FORMS, Curve, value
@@ -26,9 +27,11 @@ CELL_PRIOR_SD = 0.5
 GROUP_PRIOR_SD = 2.0
 K_PRIOR_SD = 1.5  # on logit((k - K_MIN) / (K_MAX - K_MIN))
 MAX_LOG_STEP = 30.0
+CARRYOVERS = (0.0, 0.25, 0.5, 0.75)  # geometric lags tried per group when the days are known
 
 TOO_FEW_POINTS = "cell {cell!r} has {n} points and no group data to borrow from; at least 3 are needed"
 UNKNOWN_FORM = "unknown curve form {form!r}; expected one of {forms}"
+MIXED_DAYS = "either every observation names its day or none does"
 BAD_INCREMENTALITY = "incrementality for cell {cell!r} must be positive, got {factor!r}"
 
 
@@ -40,6 +43,7 @@ class FitResult:
     rmse: float = 0.0
     pooled_from: str | None = None
     thin: bool = False
+    carryover: float = 0.0  # the group's geometric lag: a day's response is booked over that day and later ones
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,30 @@ def _predict(form: str, theta, s: np.ndarray) -> np.ndarray:
     return value(form, vmax, h, k, s)
 
 
-def _residual(form: str, theta, s: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return _predict(form, theta, s) - y
+@dataclass(frozen=True)
+class _Points:
+    """What one fit compares: spends `s` and observed sales `y`. With a `carryover` λ, `s` is dense daily series
+    (`segments`: one (start, end) per cell, days without a report row have spend 0) and a day's response f(s) is
+    booked as (1 − λ)·λ^l on the l-th day after; only the days in `observed` are compared."""
+
+    s: np.ndarray
+    y: np.ndarray
+    carryover: float = 0.0
+    segments: tuple[tuple[int, int], ...] = ()
+    observed: np.ndarray | None = None
+
+    def predict(self, form: str, theta) -> np.ndarray:
+        daily = _predict(form, theta, self.s)
+        if not self.carryover:
+            return daily if self.observed is None else daily[self.observed]
+        booked = np.empty_like(daily)
+        for start, end in self.segments:
+            booked[start:end] = lfilter([1.0 - self.carryover], [1.0, -self.carryover], daily[start:end])
+        return booked[self.observed]
+
+
+def _residual(form: str, theta, pts: _Points) -> np.ndarray:
+    return pts.predict(form, theta) - pts.y
 
 
 @dataclass(frozen=True)
@@ -84,32 +110,33 @@ class _Prior:
         return (theta - self.mean) / self.sd
 
 
-def _map_fit(form: str, s: np.ndarray, y: np.ndarray, prior: _Prior, sigma: float) -> np.ndarray:
+def _map_fit(form: str, pts: _Points, prior: _Prior, sigma: float) -> np.ndarray:
     def residuals(theta):
-        return np.concatenate([(_residual(form, theta, s, y)) / sigma, prior.residual(theta)])
+        return np.concatenate([_residual(form, theta, pts) / sigma, prior.residual(theta)])
 
     return least_squares(residuals, prior.mean.copy(), method="trf", x_scale=1.0, max_nfev=2000).x
 
 
-def _fit(form: str, s: np.ndarray, y: np.ndarray, prior: _Prior, sigma: float | None) -> _Fit:
+def _fit(form: str, pts: _Points, prior: _Prior, sigma: float | None) -> _Fit:
     """MAP fit; with no `sigma` the noise level is estimated from the residuals (one refit)."""
+    y = pts.y
     floor = max(1e-6 * float(np.mean(np.abs(y))) if y.size else 0.0, 1e-12)
     n_par = prior.mean.size
     estimate = sigma is None
     if estimate:
         sigma = max(float(np.std(y)) if y.size > 1 else 1.0, floor)
-        theta = _map_fit(form, s, y, prior, sigma)
-        resid = _residual(form, theta, s, y)
+        theta = _map_fit(form, pts, prior, sigma)
+        resid = _residual(form, theta, pts)
         sigma = max(float(np.sqrt(np.sum(resid ** 2) / max(y.size - n_par, 1))), floor)
-    theta = _map_fit(form, s, y, prior, sigma)
-    resid = _residual(form, theta, s, y)
+    theta = _map_fit(form, pts, prior, sigma)
+    resid = _residual(form, theta, pts)
     rmse = float(np.sqrt(np.mean(resid ** 2))) if y.size else 0.0
     if estimate and y.size > n_par:
         # Re-estimate the noise from this cell's own residuals so the posterior width reflects its own scatter.
         sigma = max(float(np.sqrt(np.sum(resid ** 2) / (y.size - n_par))), floor)
 
     def residuals(theta):
-        return np.concatenate([(_residual(form, theta, s, y)) / sigma, prior.residual(theta)])
+        return np.concatenate([_residual(form, theta, pts) / sigma, prior.residual(theta)])
 
     jac = _jacobian(residuals, theta)
     cov = np.linalg.pinv(jac.T @ jac)
@@ -151,28 +178,38 @@ def _draws(form: str, fit: _Fit, rng: np.random.Generator, draws: int) -> list[d
 
 
 def fit_cells(
-    observations: Iterable[tuple[str, str, float, float]],
+    observations: Iterable[tuple[str, str, float, float] | tuple[str, str, float, float, int]],
     *,
     form: str = "hill",
     incrementality: Mapping[str, float] | None = None,
     rng: np.random.Generator | int | None = None,
     draws: int = 200,
 ) -> dict[str, FitResult]:
-    """Fit one curve per cell from `(cell_id, group_id, daily spend, sales)` points; sales are scaled by the
-    cell's incrementality factor (attributed → incremental) before fitting."""
+    """Fit one curve per cell from `(cell_id, group_id, daily spend, sales[, day])` points; sales are scaled by
+    the cell's incrementality factor (attributed → incremental) before fitting.
+
+    With days (any consecutive integers, e.g. date ordinals), each group also gets a geometric carryover λ chosen
+    from CARRYOVERS by its pooled fit: networks that book sales on the conversion date spread a day's response over
+    the next days, which a same-day comparison would read as noise and fit as a flatter curve. The curve is then
+    a day's total response, wherever it was booked."""
     if form not in FORMS:
         raise ValueError(UNKNOWN_FORM.format(form=form, forms=FORMS))
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     incrementality = incrementality or {}
 
     cells: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    days: dict[str, list[int]] = defaultdict(list)
     group_of: dict[str, str] = {}
-    for cell_id, group_id, spend, sales in observations:
+    for cell_id, group_id, spend, sales, *day in observations:
         factor = float(incrementality.get(cell_id, 1.0))
         if not factor > 0:
             raise ValueError(BAD_INCREMENTALITY.format(cell=cell_id, factor=factor))
         cells[cell_id].append((float(spend), float(sales) * factor))
+        if day:
+            days[cell_id].append(int(day[0]))
         group_of.setdefault(cell_id, group_id)
+    if days and any(len(days[c]) != len(points) for c, points in cells.items()):
+        raise ValueError(MIXED_DAYS)
 
     groups: dict[str, list[str]] = defaultdict(list)
     for cell_id, group_id in group_of.items():
@@ -189,30 +226,61 @@ def fit_cells(
     # This assumes a cell's typical spend tracks its size; a thin cell seen only far below its saturation point
     # gets a prior that saturates too early (see test_fit.py).
     scales = {cell_id: _scale(np.array(points)) for cell_id, points in cells.items()}
+    normalized = {c: np.array(points) / np.array(scales[c]) for c, points in cells.items()}
     results: dict[str, FitResult] = {}
     for group_id, members in groups.items():
-        pooled = np.array([(s / scales[c][0], y / scales[c][1]) for c in members for s, y in cells[c]])
-        gs, gy = pooled[:, 0], pooled[:, 1]
-        group_fit = _fit(form, gs, gy, _Prior(_initial(form, gs, gy), _prior_sd(form, GROUP_PRIOR_SD)), sigma=None)
+        pooled = np.concatenate([normalized[c] for c in members])
+        initial = _Prior(_initial(form, pooled[:, 0], pooled[:, 1]), _prior_sd(form, GROUP_PRIOR_SD))
+        candidates = CARRYOVERS if days else (0.0,)
+        fits = {lag: _fit(form, _series(members, normalized, days, lag), initial, sigma=None) for lag in candidates}
+        carryover = min(fits, key=lambda lag: fits[lag].rmse)
+        group_fit = fits[carryover]
         group_sigma = max(group_fit.rmse, 1e-12)
         for cell_id in members:
             spend_scale, sales_scale = scales[cell_id]
-            pts = np.array(cells[cell_id])
-            s, y = pts[:, 0] / spend_scale, pts[:, 1] / sales_scale
+            n = len(cells[cell_id])
             # Thin cells keep the group's noise level: a handful of residuals says little about the scatter.
-            sigma = None if len(y) >= THIN_POINTS else group_sigma
-            fit = _fit(form, s, y, _Prior(group_fit.theta, _prior_sd(form, CELL_PRIOR_SD)), sigma=sigma)
+            sigma = None if n >= THIN_POINTS else group_sigma
+            fit = _fit(form, _series([cell_id], normalized, days, carryover),
+                       _Prior(group_fit.theta, _prior_sd(form, CELL_PRIOR_SD)), sigma=sigma)
             vmax, h, k = _unpack(form, fit.theta)
             results[cell_id] = FitResult(
                 curve=Curve(form, vmax * sales_scale, h * spend_scale, k),
                 samples=[{"vmax": d["vmax"] * sales_scale, "h": d["h"] * spend_scale, "k": d["k"]}
                          for d in _draws(form, fit, rng, draws)],
-                n_points=len(y),
+                n_points=n,
                 rmse=fit.rmse * sales_scale,
                 pooled_from=group_id,
-                thin=len(y) < THIN_POINTS,
+                thin=n < THIN_POINTS,
+                carryover=carryover,
             )
     return results
+
+
+def _series(members: list[str], normalized: dict[str, np.ndarray], days: dict[str, list[int]],
+            carryover: float) -> _Points:
+    """The cells' points for one fit: as given, or (with days) as dense daily series, one segment per cell."""
+    if not days:
+        pooled = np.concatenate([normalized[c] for c in members])
+        return _Points(pooled[:, 0], pooled[:, 1])
+    spends, observed, sales, segments, start = [], [], [], [], 0
+    for cell_id in members:
+        day = np.asarray(days[cell_id])
+        order = np.argsort(day, kind="stable")
+        index = day[order] - day[order][0]
+        dense = np.zeros(int(index[-1]) + 1)
+        np.add.at(dense, index, normalized[cell_id][order, 0])
+        seen = np.zeros(dense.size, dtype=bool)
+        seen[index] = True
+        booked = np.zeros(dense.size)
+        np.add.at(booked, index, normalized[cell_id][order, 1])
+        spends.append(dense)
+        observed.append(seen)
+        sales.append(booked[seen])
+        segments.append((start, start + dense.size))
+        start += dense.size
+    return _Points(np.concatenate(spends), np.concatenate(sales), carryover, tuple(segments),
+                   np.concatenate(observed))
 
 
 def _scale(points: np.ndarray) -> tuple[float, float]:

@@ -60,7 +60,8 @@ def refresh_curves(*, history_from: dt.date, history_to: dt.date, networks: list
     resolved = {cell: factors(row["network"], row["placement"], row["campaign"]) for cell, row in meta.items()}
     observations = zip(keep.get_column("cell").to_list(),
                        (keep.get_column("network") + "|" + keep.get_column("placement")).to_list(),
-                       keep.get_column("spend").to_list(), keep.get_column("sales").to_list(), strict=True)
+                       keep.get_column("spend").to_list(), keep.get_column("sales").to_list(),
+                       keep.get_column("date").dt.epoch("d").to_list(), strict=True)
     fits = fit_cells(observations, form="hill", incrementality={c: f.value for c, f in resolved.items()},
                      rng=np.random.default_rng(seed), draws=DRAWS)
     window = min(RECENT_DAYS, (history_to - history_from).days + 1)
@@ -75,6 +76,7 @@ def refresh_curves(*, history_from: dt.date, history_to: dt.date, networks: list
             samples=[{key: round(value, 6) for key, value in draw.items()} for draw in fit.samples],
             incrementality=resolved[cell].value, incrementality_source=resolved[cell].source[:200],
             n_points=fit.n_points, rmse=fit.rmse, thin=fit.thin, pooled_from=fit.pooled_from or "",
+            carryover=fit.carryover,
             history_from=history_from, history_to=history_to,
             mean_daily_spend=Decimal(str(round(row["recent"] / window, 2))),
         ))

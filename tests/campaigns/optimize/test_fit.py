@@ -112,3 +112,42 @@ def test_a_cell_with_two_points_and_no_group_is_rejected():
     with pytest.raises(ValueError, match="lonely") as err:
         fit_cells(obs)
     assert str(err.value) == TOO_FEW_POINTS.format(cell="lonely", n=2)
+
+
+def lagged(rng, cell, vmax, h, k, *, carryover, days=120):
+    """Daily spend with regimes, and each day's response booked over that day and the next (geometric lag)."""
+    from scipy.signal import lfilter
+
+    spend = np.repeat(rng.uniform(300.0, 6000.0, days // 6), 6)
+    response = value("hill", vmax, h, k, spend)
+    booked = lfilter([1 - carryover], [1, -carryover], response) if carryover else response
+    sales = booked * (1 + NOISE * rng.standard_normal(days))
+    return [(cell, "net", float(s), float(y), day) for day, (s, y) in enumerate(zip(spend, sales, strict=True))]
+
+
+@pytest.mark.parametrize("carryover", [0.0, 0.5, 0.75])
+def test_a_booking_lag_is_found_and_the_curve_is_a_days_whole_response(carryover):
+    # given three cells whose sales are booked with a geometric lag (or on the day)
+    rng = np.random.default_rng(11)
+    truths = {f"c{i}": (10000.0 * (1 + 0.3 * i), 2500.0 * (1 + 0.2 * i)) for i in range(3)}
+    obs = [p for c, (vmax, h) in truths.items() for p in lagged(rng, c, vmax, h, 1.4, carryover=carryover)]
+
+    # when they are fitted with their days, and without
+    with_days = fit_cells(obs, form="hill", rng=1, draws=0)
+    same_day = fit_cells([p[:4] for p in obs], form="hill", rng=1, draws=0)
+
+    # then the lag is found, and the curves are right within 10% where the same-day fit is not (under a lag)
+    for c, (vmax, h) in truths.items():
+        assert with_days[c].carryover == carryover
+        assert same_day[c].carryover == 0.0
+        for spend in (800.0, 2500.0, 5000.0):
+            assert rel_error(with_days[c].curve, "hill", vmax, h, 1.4, spend) < 0.10
+    if carryover >= 0.5:
+        errors = [rel_error(same_day[c].curve, "hill", vmax, h, 1.4, 800.0) for c, (vmax, h) in truths.items()]
+        assert max(errors) > 0.10
+
+
+def test_days_must_be_given_for_every_observation_or_none():
+    obs = [("a", "g", 100.0, 50.0, 1), ("a", "g", 200.0, 80.0)]
+    with pytest.raises(ValueError, match="every observation names its day or none"):
+        fit_cells(obs, draws=0)
