@@ -29,3 +29,10 @@ class IsTenantAdmin(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return _authenticated(request) and request.user.is_tenant_admin
+
+
+class AnyRole(BasePermission):
+    """Any role, for POSTs that only compute and write nothing (the question is a JSON body, not a query)."""
+
+    def has_permission(self, request, view) -> bool:
+        return _authenticated(request)

@@ -24,10 +24,12 @@ def known_retailers() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def last_sales_day(retailer: str) -> dt.date | None:
+def sales_span(retailer: str) -> tuple[dt.date, dt.date] | None:
+    """First and last day with sales data at the retailer."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT MAX(date) FROM campaigns_rmissalesfact WHERE retailer = %s", [retailer])
-        return cursor.fetchone()[0]
+        cursor.execute("SELECT MIN(date), MAX(date) FROM campaigns_rmissalesfact WHERE retailer = %s", [retailer])
+        low, high = cursor.fetchone()
+    return (low, high) if low else None
 
 
 def regional_sales(*, retailer: str, metric: str, date_from: dt.date, date_to: dt.date,

@@ -58,6 +58,8 @@ ROUTES = [
         "cells": [{"id": "x", "path": ["onsite", "x"], "curve": {"form": "exp", "vmax": 100, "h": 50},
                    "margin_rate": 0.3}],
         "constraints": {"budget": "100"}}),
+    ("experiments-power", "POST", "/api/v1/experiments/power", {"kind": "proportion", "baseline": 0.02,
+                                                              "lift": 0.1}),
     ("plans", "GET", "/api/v1/plans", None),
     ("plans", "POST", "/api/v1/plans", {"budget": "1000", "scope": {"days": 7}}),
     ("plan-detail", "GET", "/api/v1/plans/{plan_id}", None),
