@@ -353,4 +353,5 @@ class RMISCampaignDay(models.Model):
 
 
 # Plans live in their own module; importing them here registers them with the campaigns app.
+from campaigns.measure.models import Experiment, ExperimentKind, ExperimentStatus  # noqa: E402, F401
 from campaigns.plans.models import IncrementalityFactor, Plan, PlanOutcome, PlanStatus, ResponseCurve  # noqa: E402, F401

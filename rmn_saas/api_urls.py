@@ -11,7 +11,7 @@ from campaigns.api import (
     MappingSpecListCreateApi,
     MetricsApi,
 )
-from campaigns.measure.api import ExperimentPowerApi
+from campaigns.measure.api import ExperimentDetailApi, ExperimentListCreateApi, ExperimentPowerApi
 from campaigns.plans.api import PlanCompareApi, PlanDetailApi, PlanListCreateApi
 from inference.api import GenerateApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, MeApi, TokenObtainApi, TokenRefreshApi
@@ -38,7 +38,9 @@ tenant = [
     path("mapping-specs", MappingSpecListCreateApi.as_view(), name="mapping-specs"),
     path("rmis/metrics", MetricsApi.as_view(), name="rmis-metrics"),
     path("optimize/allocate", AllocateApi.as_view(), name="optimize-allocate"),
+    path("experiments", ExperimentListCreateApi.as_view(), name="experiments"),
     path("experiments/power", ExperimentPowerApi.as_view(), name="experiments-power"),
+    path("experiments/<int:experiment_id>", ExperimentDetailApi.as_view(), name="experiment-detail"),
     path("plans", PlanListCreateApi.as_view(), name="plans"),
     path("plans/<int:plan_id>", PlanDetailApi.as_view(), name="plan-detail"),
     path("plans/<int:plan_id>/compare/<int:other_id>", PlanCompareApi.as_view(), name="plan-compare"),

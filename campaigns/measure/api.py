@@ -1,13 +1,17 @@
-"""/api/v1/experiments/power: what a test can detect, for how long and at what cost (synchronous)."""
+"""/api/v1/experiments: what a test can detect, for how long and at what cost (power, synchronous), and designed
+experiments with their schedules."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.measure.requests import MeasureRequestError, power_answer
-from rmn_saas.errors import ApiError
+from rmn_saas.errors import NOT_FOUND_MESSAGE, ApiError
 from tenants.permissions import AnyRole
 
 
@@ -24,3 +28,55 @@ class ExperimentPowerApi(APIView):
             return Response(power_answer(request.data))
         except MeasureRequestError as exc:
             raise ApiError(status_code=exc.status, code=exc.code, message=exc.message, details=exc.details) from exc
+
+
+class ExperimentPagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+
+def _experiment(experiment) -> dict:
+    return {
+        "id": experiment.pk, "name": experiment.name, "kind": experiment.kind, "status": experiment.status,
+        "retailer": experiment.retailer, "metric": experiment.metric, "created_by": experiment.created_by,
+        "created_at": experiment.created_at.isoformat(), "start_date": experiment.start_date.isoformat(),
+        "end_date": experiment.end_date.isoformat(), "pre_from": experiment.pre_from.isoformat(),
+        "pre_to": experiment.pre_to.isoformat(), "treated": experiment.treated, "control": experiment.control,
+        "excluded": experiment.excluded, "design": experiment.design, "alternatives": experiment.alternatives,
+        "schedule": experiment.schedule, "readout": experiment.readout, "request": experiment.request,
+    }
+
+
+class ExperimentListCreateApi(APIView):
+    """POST a geo design request (campaigns/measure/experiments.py): the ranked designs are computed from the
+    tenant's regional sales and the chosen one is stored with its schedule (201). GET lists experiments."""
+
+    @extend_schema(responses=dict, summary="Experiments, newest first")
+    def get(self, request):
+        from campaigns.measure.models import Experiment
+
+        paginator = ExperimentPagination()
+        page = paginator.paginate_queryset(Experiment.objects.order_by("-created_at"), request, view=self)
+        return paginator.get_paginated_response([_experiment(e) for e in page])
+
+    @extend_schema(request=dict, responses={201: dict}, summary="Design a geo test and store it with its schedule")
+    def post(self, request):
+        from campaigns.measure.experiments import experiment_create
+
+        try:
+            experiment = experiment_create(actor=request.user.actor, data=request.data)
+        except MeasureRequestError as exc:
+            raise ApiError(status_code=exc.status, code=exc.code, message=exc.message, details=exc.details) from exc
+        return Response(_experiment(experiment), status=status.HTTP_201_CREATED,
+                        headers={"Location": f"/api/v1/experiments/{experiment.pk}"})
+
+
+class ExperimentDetailApi(APIView):
+    @extend_schema(responses=dict, summary="One experiment: design, alternatives, schedule and readout")
+    def get(self, request, experiment_id: int):
+        from campaigns.measure.models import Experiment
+
+        experiment = Experiment.objects.filter(pk=experiment_id).first()
+        if experiment is None:
+            raise NotFound(NOT_FOUND_MESSAGE)
+        return Response(_experiment(experiment))

@@ -78,7 +78,10 @@ def _t_power(shift: float, df: float, alpha: float) -> float:
     """Power of a two-sided t-test whose statistic is non-central t(df, shift) under the alternative."""
     crit = stats.t.isf(alpha / 2, df)
     shift = abs(shift)
-    return float(1.0 - special.nctdtr(df, shift, crit) + special.nctdtr(df, shift, -crit))
+    upper = 1.0 - special.nctdtr(df, shift, crit)
+    # scipy's nctdtr gives NaN for the far lower tail once the shift is large (≈10 with few df): it is below 1e-20.
+    lower = special.nctdtr(df, shift, -crit)
+    return float(min(1.0, upper + (0.0 if math.isnan(lower) else lower)))
 
 
 @lru_cache(maxsize=256)

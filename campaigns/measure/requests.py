@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from campaigns.measure import power as power_math
-from campaigns.measure.history import METRICS, known_retailers, regional_sales, sales_span
+from campaigns.measure.history import METRICS, RegionalSales, known_retailers, regional_sales, sales_span
 
 KINDS = ("proportion", "mean", "geo")
 CURVE_LIFTS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
@@ -86,19 +86,7 @@ def _two_sample(kind: str, data: dict, alpha: float, target: float) -> dict:
 def _geo(data: dict, alpha: float, target: float) -> dict:
     from campaigns.measure import geo
 
-    retailer = data.get("retailer")
-    if retailer not in known_retailers():
-        raise MeasureRequestError("retailer", f"no sales data for retailer {retailer!r}",
-                                  details={"known": known_retailers()})
-    metric = data.get("metric", "revenue")
-    if metric not in METRICS:
-        raise MeasureRequestError("metric", f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
-    pre_days = _whole(data, "pre_days", required=False) or DEFAULT_PRE_DAYS
-    first, end = sales_span(retailer)
-    # The pre-period is the last `pre_days` with data (fewer when the history is shorter; the math says if too few).
-    start = max(first, end - dt.timedelta(days=pre_days - 1))
-    sales = regional_sales(retailer=retailer, metric=metric, date_from=start, date_to=end,
-                           gtins=_strings(data, "gtins") or None)
+    retailer, metric, sales = pre_period(data)
     treated_names = _strings(data, "treated")
     if not treated_names:
         raise MeasureRequestError("treated", "name the regions to treat")
@@ -138,6 +126,24 @@ def _geo(data: dict, alpha: float, target: float) -> dict:
     answer["duration_curve"] = [{"days": d, "mde": m} for d, m in geo.duration_curve(
         sales.values, days=CURVE_DAYS, power=target, **common)]
     return answer
+
+
+def pre_period(data: dict) -> tuple[str, str, RegionalSales]:
+    """The retailer and metric a geo question is about, and its pre-period: the retailer's last `pre_days` days of
+    regional sales (fewer when the history is shorter; the math then says how many it needs)."""
+    retailer = data.get("retailer")
+    if retailer not in known_retailers():
+        raise MeasureRequestError("retailer", f"no sales data for retailer {retailer!r}",
+                                  details={"known": known_retailers()})
+    metric = data.get("metric", "revenue")
+    if metric not in METRICS:
+        raise MeasureRequestError("metric", f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+    pre_days = _whole(data, "pre_days", required=False) or DEFAULT_PRE_DAYS
+    first, end = sales_span(retailer)
+    start = max(first, end - dt.timedelta(days=pre_days - 1))
+    sales = regional_sales(retailer=retailer, metric=metric, date_from=start, date_to=end,
+                           gtins=_strings(data, "gtins") or None)
+    return retailer, metric, sales
 
 
 def _number(data: dict, name: str, default: float | None, *, low: float | None = None, high: float | None = None,

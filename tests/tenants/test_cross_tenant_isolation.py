@@ -3,6 +3,7 @@
 Every refusal leaves exactly one audit row, in the schema of the tenant whose domain was called.
 """
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -58,6 +59,8 @@ ROUTES = [
         "cells": [{"id": "x", "path": ["onsite", "x"], "curve": {"form": "exp", "vmax": 100, "h": 50},
                    "margin_rate": 0.3}],
         "constraints": {"budget": "100"}}),
+    ("experiments", "GET", "/api/v1/experiments", None),
+    ("experiment-detail", "GET", "/api/v1/experiments/{experiment_id}", None),
     ("experiments-power", "POST", "/api/v1/experiments/power", {"kind": "proportion", "baseline": 0.02,
                                                               "lift": 0.1}),
     ("plans", "GET", "/api/v1/plans", None),
@@ -81,7 +84,7 @@ def test_every_tenant_api_route_is_covered():
 def acme_objects(acme):
     """A queued job, an active API key, an ingest batch and two plans of acme, which the other tenant's callers
     aim at."""
-    from campaigns.models import IngestBatch, Plan
+    from campaigns.models import Experiment, IngestBatch, Plan
 
     job = job_in(acme)
     _, key_id = api_key_for(acme, role="viewer", name="acme integration")
@@ -91,8 +94,12 @@ def acme_objects(acme):
                                            kind="ad_events", status="loaded", created_by="user:acme-analyst")
         plans = [Plan.objects.create(name=f"acme plan {i}", created_by="user:acme-analyst", status="failed",
                                      request={"budget": "1000"}) for i in range(2)]
+        day = dt.date(2026, 12, 1)
+        experiment = Experiment.objects.create(name="acme geo", kind="geo", created_by="user:acme-analyst",
+                                               retailer="walmart", start_date=day, end_date=day, pre_from=day,
+                                               pre_to=day, treated=[["US-W"]], control=["US-NE"])
     return {"job_id": str(job.id), "key_id": key_id, "batch_id": str(batch.pk), "job": job,
-            "plan_id": str(plans[0].pk), "other_id": str(plans[1].pk)}
+            "plan_id": str(plans[0].pk), "other_id": str(plans[1].pk), "experiment_id": str(experiment.pk)}
 
 
 def _megamart_caller(kind: str, megamart, acme) -> tuple[APIClient, dict, dict]:
@@ -145,7 +152,7 @@ def test_other_tenants_credentials_get_401_and_one_audit_row(acme, megamart, acm
     assert [(row.actor, row.action, row.outcome, row.object_type, row.object_id) for row in rows] == [
         ("anonymous", f"api.{method.lower()}", "denied", "route", ROUTE_PATTERNS[name])
     ]
-    ids = {key: acme_objects[key] for key in ("job_id", "key_id", "batch_id", "plan_id", "other_id")
+    ids = {key: acme_objects[key] for key in ("job_id", "key_id", "batch_id", "plan_id", "other_id", "experiment_id")
            if f"{{{key}}}" in template}
     assert rows[0].details == {
         "method": method, "path": path, "status": 401, **auth_details, **({"ids": ids} if ids else {})
@@ -309,7 +316,7 @@ def test_platform_domain_does_not_serve_tenant_routes(platform, name, method, te
 
     # when it calls a tenant-only route
     response = _call(client, method, template.format(job_id=uuid.uuid4(), key_id="000000000000", batch_id=0,
-                                                     plan_id=0, other_id=0), body)
+                                                     plan_id=0, other_id=0, experiment_id=0), body)
 
     # then there is no such route here
     assert response.status_code == 404

@@ -391,3 +391,9 @@ def test_bad_input_names_its_argument(call, argument, says):
     with pytest.raises(ValueError, match=rf"^{argument}: ") as error:
         call()
     assert says in str(error.value)
+
+
+def test_t_power_stays_a_probability_far_above_the_mde():
+    # scipy's non-central t gives NaN for the far lower tail at large shifts; the power is then simply 1
+    assert power._t_power(15.0, 11.0, 0.05) == pytest.approx(1.0)
+    assert 0.0 < power._t_power(2.0, 11.0, 0.05) < 1.0
