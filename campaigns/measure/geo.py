@@ -173,6 +173,19 @@ def did_significant(
     return bool(rejects) if rejects.ndim == 0 else rejects
 
 
+def did_interval(
+    lift: float | np.ndarray, se: float | np.ndarray, *, blocks_pre: int, level: float = 0.95
+) -> tuple[float | np.ndarray, float | np.ndarray]:
+    """The readout's confidence interval for the lift: lift ± t(blocks_pre − 1) · se, the interval that
+    `did_significant` inverts (it excludes 0 exactly when the readout is significant at 1 − level)."""
+    _check_probability("level", level)
+    if blocks_pre < MIN_PRE_BLOCKS:
+        raise ValueError(BLOCKS_PRE.format(minimum=MIN_PRE_BLOCKS, value=blocks_pre))
+    half = stats.t.isf((1 - level) / 2, blocks_pre - 1) * np.asarray(se)
+    low, high = np.asarray(lift) - half, np.asarray(lift) + half
+    return (float(low), float(high)) if low.ndim == 0 else (low, high)
+
+
 # --- Geo: power, MDE, duration -------------------------------------------------------------------------------------
 
 
