@@ -145,3 +145,21 @@ def plan_follow_up_all_tenants() -> int:
             plan_follow_up_task.delay()
         count += 1
     return count
+
+
+@job_task(name="campaigns.experiment_readout")
+def experiment_readout_task(job: Job) -> dict:
+    """Params: experiment (its id) and the readout request (spend, network, placement, campaign, attributed_sales)."""
+    from campaigns.measure.models import Experiment
+    from campaigns.measure.readout import experiment_readout
+    from campaigns.measure.requests import MeasureRequestError
+
+    params = dict(job.params)
+    experiment = Experiment.objects.filter(pk=params.pop("experiment", None)).first()
+    if experiment is None:
+        raise JobFailure("experiment_missing", "The experiment was deleted before its readout.", details={})
+    job_progress(job=job, progress=0.2, message="reading out")
+    try:
+        return _jsonable(experiment_readout(experiment, params))
+    except MeasureRequestError as exc:
+        raise JobFailure(exc.code, exc.message, details=_jsonable(exc.details)) from exc

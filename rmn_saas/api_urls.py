@@ -11,7 +11,12 @@ from campaigns.api import (
     MappingSpecListCreateApi,
     MetricsApi,
 )
-from campaigns.measure.api import ExperimentDetailApi, ExperimentListCreateApi, ExperimentPowerApi
+from campaigns.measure.api import (
+    ExperimentDetailApi,
+    ExperimentListCreateApi,
+    ExperimentPowerApi,
+    ExperimentReadoutApi,
+)
 from campaigns.plans.api import PlanCompareApi, PlanDetailApi, PlanListCreateApi
 from inference.api import GenerateApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, MeApi, TokenObtainApi, TokenRefreshApi
@@ -41,6 +46,7 @@ tenant = [
     path("experiments", ExperimentListCreateApi.as_view(), name="experiments"),
     path("experiments/power", ExperimentPowerApi.as_view(), name="experiments-power"),
     path("experiments/<int:experiment_id>", ExperimentDetailApi.as_view(), name="experiment-detail"),
+    path("experiments/<int:experiment_id>/readout", ExperimentReadoutApi.as_view(), name="experiment-readout"),
     path("plans", PlanListCreateApi.as_view(), name="plans"),
     path("plans/<int:plan_id>", PlanDetailApi.as_view(), name="plan-detail"),
     path("plans/<int:plan_id>/compare/<int:other_id>", PlanCompareApi.as_view(), name="plan-compare"),

@@ -80,3 +80,28 @@ class ExperimentDetailApi(APIView):
         if experiment is None:
             raise NotFound(NOT_FOUND_MESSAGE)
         return Response(_experiment(experiment))
+
+
+class ExperimentReadoutApi(APIView):
+    """Read a geo test out (a job on the default worker): lift per cell with its interval, incremental sales,
+    iROAS, a verdict, and — when the tested network is named — the incrementality factor the next plan uses.
+    The request schema is in campaigns/measure/readout.py."""
+
+    @extend_schema(request=dict, responses={202: dict}, summary="Read an experiment out (job)")
+    def post(self, request, experiment_id: int):
+        from campaigns.measure.models import Experiment
+        from campaigns.measure.readout import readout_params
+        from campaigns.tasks import experiment_readout_task
+        from tenants.jobs.services import job_create
+
+        experiment = Experiment.objects.filter(pk=experiment_id).first()
+        if experiment is None:
+            raise NotFound(NOT_FOUND_MESSAGE)
+        try:
+            params = readout_params(request.data)
+        except MeasureRequestError as exc:
+            raise ApiError(status_code=exc.status, code=exc.code, message=exc.message, details=exc.details) from exc
+        job = job_create(kind="readout", actor=request.user.actor, params={"experiment": experiment.pk, **params},
+                         task=experiment_readout_task)
+        return Response({"job": str(job.id)}, status=status.HTTP_202_ACCEPTED,
+                        headers={"Location": f"/api/v1/jobs/{job.id}"})

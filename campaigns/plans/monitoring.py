@@ -118,6 +118,11 @@ def rationale(request: PlanRequest, inputs, allocation: Allocation) -> str:
     lines.append(f"Curves were fitted on {inputs.history_from} to {inputs.history_to} for {len(inputs.cells)} cells"
                  + (f"; {thin} have under 10 days of data and lean on their placement's pooled curve" if thin else "")
                  + ".")
+    experiments = sorted({c["show"]["incrementality_source"] for c in inputs.cells
+                          if c["show"]["incrementality_source"].startswith("experiment ")})
+    for source in experiments:
+        count = sum(1 for c in inputs.cells if c["show"]["incrementality_source"] == source)
+        lines.append(f"Incrementality measured by {source} sets the factor of {count} cells.")
     lines.extend(inputs.assumptions)
     return "\n".join(lines)
 

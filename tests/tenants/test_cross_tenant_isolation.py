@@ -61,6 +61,7 @@ ROUTES = [
         "constraints": {"budget": "100"}}),
     ("experiments", "GET", "/api/v1/experiments", None),
     ("experiment-detail", "GET", "/api/v1/experiments/{experiment_id}", None),
+    ("experiment-readout", "POST", "/api/v1/experiments/{experiment_id}/readout", {"spend": "100"}),
     ("experiments-power", "POST", "/api/v1/experiments/power", {"kind": "proportion", "baseline": 0.02,
                                                               "lift": 0.1}),
     ("plans", "GET", "/api/v1/plans", None),
