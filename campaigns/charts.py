@@ -167,3 +167,32 @@ def curve_chart(*, curve: dict, current: Decimal, proposed: Decimal, width: int 
     legend = [{"name": "Current", "index": 0}, {"name": "Proposed", "index": 1}]
     return Chart(width=width, height=height, plot=plot, ticks=ticks, labels=labels, legend=legend, lines=[line],
                  points=points)
+
+
+INTERVAL_WIDTH, INTERVAL_ROW = 480, 30
+INTERVAL_LEFT, INTERVAL_RIGHT, INTERVAL_TOP, INTERVAL_BOTTOM = 120, 16, 10, 30
+
+
+def interval_chart(*, rows: list[tuple[str, float, float, float]], width: int = INTERVAL_WIDTH) -> dict:
+    """Estimates with their intervals on one horizontal axis that includes zero: per row (label, estimate, low,
+    high) a whisker from low to high and a dot at the estimate; `zero_x` is where the zero line goes."""
+    values = [v for _, lift, low, high in rows for v in (lift, low, high)] + [0.0]
+    span = max(abs(v) for v in values) or 0.01
+    top = float(_nice_max(Decimal(str(span))))
+    height = INTERVAL_TOP + INTERVAL_ROW * max(1, len(rows)) + INTERVAL_BOTTOM
+    plot = {"x": INTERVAL_LEFT, "right": width - INTERVAL_RIGHT, "y": INTERVAL_TOP,
+            "bottom": height - INTERVAL_BOTTOM, "label_x": INTERVAL_LEFT - 8, "tick_y": height - INTERVAL_BOTTOM + 16}
+
+    def x_of(value: float) -> float:
+        return round(plot["x"] + (plot["right"] - plot["x"]) * (value + top) / (2 * top), 1)
+
+    ticks = [{"x": x_of(top * step / 2), "label": f"{top * step / 2:+.0%}" if step else "0%"}
+             for step in (-2, -1, 0, 1, 2)]
+    marks = []
+    for index, (label, lift, low, high) in enumerate(rows):
+        y = round(INTERVAL_TOP + INTERVAL_ROW * (index + 0.5), 1)
+        marks.append({"label": label, "y": y, "x_low": x_of(low), "x_high": x_of(high), "x_lift": x_of(lift),
+                      "cap_top": round(y - 6, 1), "cap_bottom": round(y + 6, 1),
+                      "significant": not (low <= 0 <= high),
+                      "title": f"{label}: {lift:+.1%} ({low:+.1%} to {high:+.1%})"})
+    return {"width": width, "height": height, "plot": plot, "zero_x": x_of(0.0), "ticks": ticks, "rows": marks}

@@ -20,6 +20,7 @@ NAV_ITEMS = (
     NavItem("Data sources", "pages:data"),
     NavItem("Performance", "pages:performance"),
     NavItem("Plans", "pages:plans"),
+    NavItem("Experiments", "pages:experiments"),
     NavItem("Assistant", "pages:generate"),
     NavItem("Jobs", "pages:jobs"),
     NavItem("API keys", "pages:api-keys", admin_only=True),

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from campaigns.measure.views import experiment_page, experiment_readout_submit, experiment_submit, experiments_page
 from campaigns.plans.views import plan_compare_page, plan_page, plan_submit, plans_page
 from campaigns.views import (
     batch_detail_page,
@@ -40,4 +41,8 @@ urlpatterns = [
     path("plans/create", plan_submit, name="plan-create"),
     path("plans/<int:plan_id>/", plan_page, name="plan"),
     path("plans/<int:plan_id>/compare/<int:other_id>/", plan_compare_page, name="plan-compare"),
+    path("experiments/", experiments_page, name="experiments"),
+    path("experiments/create", experiment_submit, name="experiment-create"),
+    path("experiments/<int:experiment_id>/", experiment_page, name="experiment"),
+    path("experiments/<int:experiment_id>/readout", experiment_readout_submit, name="experiment-readout"),
 ]
