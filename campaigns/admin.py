@@ -17,7 +17,7 @@ from campaigns.models import (
     RMISSKUCrosswalk,
     RMISSKUDimension,
 )
-from rmn_saas.admin_sites import tenant_admin_site
+from rmn_saas.admin_sites import ReadOnlyAdmin, tenant_admin_site
 
 
 class MappingSpecForm(forms.ModelForm):
@@ -63,7 +63,7 @@ class MappingSpecAdmin(admin.ModelAdmin):
 
 
 @admin.register(IngestBatch, site=tenant_admin_site)
-class IngestBatchAdmin(admin.ModelAdmin):
+class IngestBatchAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "file_name", "spec_name", "status", "rows_read", "rows_loaded",
                     "rows_rejected", "created_by"]
     list_filter = ["status", "network", "kind"]
@@ -71,14 +71,7 @@ class IngestBatchAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in IngestBatch._meta.fields]
 
     # Batches are the ingest's record: facts point at them without a foreign key, so none is edited or deleted.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    deletable = False
 
 
 class CrosswalkInline(admin.TabularInline):
@@ -107,16 +100,6 @@ class AudienceAdmin(admin.ModelAdmin):
     list_display = ["network", "segment_id", "name", "type", "size"]
     list_filter = ["network", "type"]
     search_fields = ["segment_id", "name"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records the system writes (plans, fitted curves, outcomes): admins read them, the product changes them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Plan, site=tenant_admin_site)

@@ -16,3 +16,19 @@ platform_admin_site = admin.site
 platform_admin_site.site_header = "RMN Copilot — platform admin"
 platform_admin_site.site_title = "RMN Copilot platform"
 tenant_admin_site = TenantAdminSite(name="tenant_admin")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the system writes: admins read them, the product changes them. `deletable = False` also keeps admins
+    from removing them, for records that are evidence (audit entries, ingest batches)."""
+
+    deletable = True
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return self.deletable and super().has_delete_permission(request, obj)
