@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,6 +34,7 @@ from campaigns.selectors import (
 )
 from campaigns.services import ingest_request, mapping_spec_create
 from rmn_saas.errors import NOT_FOUND_MESSAGE
+from rmn_saas.pagination import ListPagination
 
 UNKNOWN_GROUP = "Unknown group {names}; group by any of: {allowed}."
 DATES_REVERSED = "date_from is after date_to."
@@ -83,10 +83,6 @@ class BatchOutputSerializer(serializers.ModelSerializer):
                   "anomaly_count", "error", "duplicate_of", "created_by", "created_at", "seconds"]
 
 
-class BatchPagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 500
-
 
 def _batch_or_404(batch_id) -> IngestBatch:
     batch = ingest_batch_get(batch_id=batch_id)
@@ -99,7 +95,7 @@ class BatchListApi(APIView):
     @extend_schema(responses=BatchOutputSerializer(many=True), summary="Ingest batches, newest first",
                    parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)])
     def get(self, request):
-        paginator = BatchPagination()
+        paginator = ListPagination()
         page = paginator.paginate_queryset(ingest_batch_list(), request, view=self)
         return paginator.get_paginated_response(BatchOutputSerializer(page, many=True).data)
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.measure.requests import MeasureRequestError, power_answer
 from rmn_saas.errors import NOT_FOUND_MESSAGE, ApiError
+from rmn_saas.pagination import ListPagination
 from tenants.permissions import AnyRole
 
 
@@ -29,10 +29,6 @@ class ExperimentPowerApi(APIView):
         except MeasureRequestError as exc:
             raise ApiError(status_code=exc.status, code=exc.code, message=exc.message, details=exc.details) from exc
 
-
-class ExperimentPagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 200
 
 
 def _experiment(experiment) -> dict:
@@ -55,7 +51,7 @@ class ExperimentListCreateApi(APIView):
     def get(self, request):
         from campaigns.measure.models import Experiment
 
-        paginator = ExperimentPagination()
+        paginator = ListPagination()
         page = paginator.paginate_queryset(Experiment.objects.order_by("-created_at"), request, view=self)
         return paginator.get_paginated_response([_experiment(e) for e in page])
 

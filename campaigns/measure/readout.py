@@ -93,7 +93,7 @@ def experiment_readout(experiment: Experiment, params: dict, *, block_days: int 
     readout["verdict"] = _verdict(cells, readout)
     with transaction.atomic():
         if params.get("network"):
-            readout["calibration"] = _calibrate(experiment, params, total, cells)
+            readout["calibration"] = _calibrate(experiment, params, total, cells, _treated_share(experiment, pre))
         experiment.readout = readout
         experiment.status = ExperimentStatus.READ_OUT
         experiment.save(update_fields=["readout", "status", "updated_at"])
@@ -128,13 +128,12 @@ def _verdict(cells: list[dict], readout: dict) -> str:
     return " ".join(lines)
 
 
-def _calibrate(experiment: Experiment, params: dict, incremental: float, cells: list[dict]) -> dict:
+def _calibrate(experiment: Experiment, params: dict, incremental: float, cells: list[dict], share: float) -> dict:
     """Measured incrementality = incremental sales / the sales the network attributed to the tested ads in the
     treated regions; stored as the factor for the tested network (placement, campaign) so the next plan uses it."""
     if "attributed_sales" in params:
         attributed, basis = float(params["attributed_sales"]), "as given"
     else:
-        share = _treated_share(experiment)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT COALESCE(SUM(attributed_sales), 0)::float8 FROM campaigns_rmisevent WHERE network = %s "  # noqa: S608 - fixed clauses
@@ -160,10 +159,9 @@ def _calibrate(experiment: Experiment, params: dict, incremental: float, cells: 
             "campaign": params["campaign"], "source": source}
 
 
-def _treated_share(experiment: Experiment) -> float:
-    sales = regional_sales(retailer=experiment.retailer, metric=experiment.metric, date_from=experiment.pre_from,
-                           date_to=experiment.pre_to)
+def _treated_share(experiment: Experiment, pre) -> float:
+    """The treated regions' share of pre-period sales (`pre`: the readout's RegionalSales)."""
     treated = {r for cell in experiment.treated for r in cell}
-    rows = [i for i, r in enumerate(sales.regions) if r in treated]
-    total = float(sales.values.sum())
-    return float(np.asarray(sales.values)[rows].sum()) / total if total else 0.0
+    total = float(pre.values.sum())
+    rows = [i for i, r in enumerate(pre.regions) if r in treated]
+    return float(np.asarray(pre.values)[rows].sum()) / total if total else 0.0

@@ -6,7 +6,6 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,11 +13,7 @@ from campaigns.plans.request import PlanRequestError
 from campaigns.plans.selectors import plan_compare, plan_detail, plan_get, plan_list, plan_summary
 from campaigns.plans.services import plan_create
 from rmn_saas.errors import NOT_FOUND_MESSAGE, ApiError
-
-
-class PlanPagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 200
+from rmn_saas.pagination import ListPagination
 
 
 def _plan_or_404(plan_id: int):
@@ -35,7 +30,7 @@ class PlanListCreateApi(APIView):
     @extend_schema(responses=dict, summary="Plans, newest first",
                    parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)])
     def get(self, request):
-        paginator = PlanPagination()
+        paginator = ListPagination()
         page = paginator.paginate_queryset(plan_list(), request, view=self)
         return paginator.get_paginated_response([plan_summary(plan) for plan in page])
 
