@@ -2,16 +2,18 @@
 
 Each group (the cells' parent node) is fitted first on its pooled points; each cell is then fitted by MAP with
 log-normal priors centred on its group's fit, and a Laplace approximation gives posterior draws for `Cell.samples`.
+Residuals are weighed by a noise sd that grows with expected sales (var = a·μ + b·μ², fitted per fit): daily sales
+swing in proportion to their level, and equal weights let a few big days pull the curve's shape.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, nnls
 from scipy.signal import lfilter
 from scipy.special import expit, logit
 
@@ -27,7 +29,22 @@ CELL_PRIOR_SD = 0.5
 GROUP_PRIOR_SD = 2.0
 K_PRIOR_SD = 1.5  # on logit((k - K_MIN) / (K_MAX - K_MIN))
 MAX_LOG_STEP = 30.0
-CARRYOVERS = (0.0, 0.25, 0.5, 0.75)  # geometric lags tried per group when the days are known
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How a day's response is booked: `1 − later` on the day itself, `later` over the following days with
+    geometric decay `decay` (day l ≥ 1 gets later·(1 − decay)·decay^(l−1)). later = decay = λ is the plain
+    geometric lag (1 − λ)·λ^l; a small `later` with a slow `decay` is a conversion-date report's long tail."""
+
+    later: float = 0.0
+    decay: float = 0.0
+
+
+NO_LAG = Lag()
+LAG_BURN_IN = 7  # days at the start of each cell's history left out when the lags are compared
+# Booking lags tried per group when the days are known.
+LAGS = (NO_LAG, *(Lag(later, decay) for later in (0.25, 0.4, 0.5, 0.6, 0.75) for decay in (0.25, 0.5, 0.75, 0.85, 0.9)))
 
 TOO_FEW_POINTS = "cell {cell!r} has {n} points and no group data to borrow from; at least 3 are needed"
 UNKNOWN_FORM = "unknown curve form {form!r}; expected one of {forms}"
@@ -43,7 +60,12 @@ class FitResult:
     rmse: float = 0.0
     pooled_from: str | None = None
     thin: bool = False
-    carryover: float = 0.0  # the group's geometric lag: a day's response is booked over that day and later ones
+    lag: Lag = NO_LAG  # the group's booking lag: a day's response is booked over that day and later ones
+
+    @property
+    def carryover(self) -> float:
+        """The share of a day's response booked on later days."""
+        return self.lag.later
 
 
 @dataclass(frozen=True)
@@ -75,28 +97,33 @@ def _predict(form: str, theta, s: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Points:
-    """What one fit compares: spends `s` and observed sales `y`. With a `carryover` λ, `s` is dense daily series
+    """What one fit compares: spends `s` and observed sales `y`. With a booking `lag`, `s` is dense daily series
     (`segments`: one (start, end) per cell, days without a report row have spend 0) and a day's response f(s) is
-    booked as (1 − λ)·λ^l on the l-th day after; only the days in `observed` are compared."""
+    booked over that day and the next ones as `Lag` says; only the days in `observed` are compared. `weight` is
+    1 / each point's noise sd (None: equal)."""
 
     s: np.ndarray
     y: np.ndarray
-    carryover: float = 0.0
+    lag: Lag = NO_LAG
     segments: tuple[tuple[int, int], ...] = ()
     observed: np.ndarray | None = None
+    weight: np.ndarray | None = None
 
     def predict(self, form: str, theta) -> np.ndarray:
         daily = _predict(form, theta, self.s)
-        if not self.carryover:
+        later, decay = self.lag.later, self.lag.decay
+        if not later:
             return daily if self.observed is None else daily[self.observed]
-        booked = np.empty_like(daily)
+        booked = (1.0 - later) * daily
         for start, end in self.segments:
-            booked[start:end] = lfilter([1.0 - self.carryover], [1.0, -self.carryover], daily[start:end])
+            tail = lfilter([1.0 - decay], [1.0, -decay], daily[start:end - 1])
+            booked[start + 1:end] += later * tail
         return booked[self.observed]
 
 
 def _residual(form: str, theta, pts: _Points) -> np.ndarray:
-    return pts.predict(form, theta) - pts.y
+    resid = pts.predict(form, theta) - pts.y
+    return resid if pts.weight is None else resid * pts.weight
 
 
 @dataclass(frozen=True)
@@ -110,27 +137,57 @@ class _Prior:
         return (theta - self.mean) / self.sd
 
 
-def _map_fit(form: str, pts: _Points, prior: _Prior, sigma: float) -> np.ndarray:
+def _map_fit(form: str, pts: _Points, prior: _Prior, sigma: float, start: np.ndarray | None = None) -> np.ndarray:
     def residuals(theta):
         return np.concatenate([_residual(form, theta, pts) / sigma, prior.residual(theta)])
 
-    return least_squares(residuals, prior.mean.copy(), method="trf", x_scale=1.0, max_nfev=2000).x
+    x0 = prior.mean.copy() if start is None else start.copy()
+    return least_squares(residuals, x0, method="trf", x_scale=1.0, max_nfev=2000).x
 
 
-def _fit(form: str, pts: _Points, prior: _Prior, sigma: float | None) -> _Fit:
+def _fit(form: str, pts: _Points, prior: _Prior, sigma: float | None, weighted: bool = True) -> _Fit:
+    """MAP fit with noise that grows with the expected sales (quasi-likelihood): a first, equally weighted fit
+    gives each point's expected value μ and residual r; var = a·μ + b·μ² is fitted to r² (a: the count noise of
+    few orders, b: day-to-day multiplicative swings), and the final fit weighs each residual by 1 / its sd."""
+    first = _fit_weighted(form, pts, prior, sigma)
+    if not weighted or pts.y.size < 10:
+        return first
+    scale = _noise_scale(pts.predict(form, first.theta), pts.y)
+    if scale is None:
+        return first
+    return _fit_weighted(form, replace(pts, weight=1.0 / scale), prior, sigma, start=first.theta)
+
+
+def _noise_scale(expected: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """Each point's noise sd under var = a·μ + b·μ² (a, b ≥ 0, fitted to the squared residuals), floored at a
+    tenth of the typical sd so a near-zero prediction cannot claim near-infinite weight."""
+    mu = np.maximum(expected, 0.0)
+    design = np.column_stack([mu, mu ** 2])
+    if not np.any(design):
+        return None
+    coef, _ = nnls(design, (y - expected) ** 2)
+    if not np.any(coef > 0):
+        return None
+    sd = np.sqrt(design @ coef)
+    typical = float(np.sqrt(np.mean(sd ** 2)))
+    return np.maximum(sd, 0.1 * typical) if typical > 0 else None
+
+
+def _fit_weighted(form: str, pts: _Points, prior: _Prior, sigma: float | None,
+                  start: np.ndarray | None = None) -> _Fit:
     """MAP fit; with no `sigma` the noise level is estimated from the residuals (one refit)."""
-    y = pts.y
+    y = pts.y if pts.weight is None else pts.y * pts.weight
     floor = max(1e-6 * float(np.mean(np.abs(y))) if y.size else 0.0, 1e-12)
     n_par = prior.mean.size
     estimate = sigma is None
     if estimate:
         sigma = max(float(np.std(y)) if y.size > 1 else 1.0, floor)
-        theta = _map_fit(form, pts, prior, sigma)
+        theta = _map_fit(form, pts, prior, sigma, start)
         resid = _residual(form, theta, pts)
         sigma = max(float(np.sqrt(np.sum(resid ** 2) / max(y.size - n_par, 1))), floor)
-    theta = _map_fit(form, pts, prior, sigma)
+    theta = _map_fit(form, pts, prior, sigma, start)
     resid = _residual(form, theta, pts)
-    rmse = float(np.sqrt(np.mean(resid ** 2))) if y.size else 0.0
+    rmse = float(np.sqrt(np.mean((pts.predict(form, theta) - pts.y) ** 2))) if y.size else 0.0  # in sales units
     if estimate and y.size > n_par:
         # Re-estimate the noise from this cell's own residuals so the posterior width reflects its own scatter.
         sigma = max(float(np.sqrt(np.sum(resid ** 2) / (y.size - n_par))), floor)
@@ -188,10 +245,10 @@ def fit_cells(
     """Fit one curve per cell from `(cell_id, group_id, daily spend, sales[, day])` points; sales are scaled by
     the cell's incrementality factor (attributed → incremental) before fitting.
 
-    With days (any consecutive integers, e.g. date ordinals), each group also gets a geometric carryover λ chosen
-    from CARRYOVERS by its pooled fit: networks that book sales on the conversion date spread a day's response over
-    the next days, which a same-day comparison would read as noise and fit as a flatter curve. The curve is then
-    a day's total response, wherever it was booked."""
+    With days (any consecutive integers, e.g. date ordinals), each group also gets a booking lag chosen from LAGS
+    by its pooled fit: networks that book sales on the conversion date spread a day's response over the next days
+    (Criteo: about half later, some of it weeks later), which a same-day comparison would read as noise and fit
+    as a flatter curve. The curve is then a day's total response, wherever it was booked."""
     if form not in FORMS:
         raise ValueError(UNKNOWN_FORM.format(form=form, forms=FORMS))
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -231,17 +288,20 @@ def fit_cells(
     for group_id, members in groups.items():
         pooled = np.concatenate([normalized[c] for c in members])
         initial = _Prior(_initial(form, pooled[:, 0], pooled[:, 1]), _prior_sd(form, GROUP_PRIOR_SD))
-        candidates = CARRYOVERS if days else (0.0,)
-        fits = {lag: _fit(form, _series(members, normalized, days, lag), initial, sigma=None) for lag in candidates}
-        carryover = min(fits, key=lambda lag: fits[lag].rmse)
-        group_fit = fits[carryover]
+        candidates = LAGS if days else (NO_LAG,)
+        # The lag is chosen on equal weights, so every candidate is scored on the same residual scale, and without
+        # each cell's first week, whose sales may include the tail of spend from before the history starts.
+        fits = {lag: _fit(form, _series(members, normalized, days, lag, skip=LAG_BURN_IN), initial, sigma=None,
+                          weighted=False) for lag in candidates}
+        lag = min(fits, key=lambda candidate: fits[candidate].rmse)
+        group_fit = _fit(form, _series(members, normalized, days, lag), initial, sigma=None)
         group_sigma = max(group_fit.rmse, 1e-12)
         for cell_id in members:
             spend_scale, sales_scale = scales[cell_id]
             n = len(cells[cell_id])
             # Thin cells keep the group's noise level: a handful of residuals says little about the scatter.
             sigma = None if n >= THIN_POINTS else group_sigma
-            fit = _fit(form, _series([cell_id], normalized, days, carryover),
+            fit = _fit(form, _series([cell_id], normalized, days, lag),
                        _Prior(group_fit.theta, _prior_sd(form, CELL_PRIOR_SD)), sigma=sigma)
             vmax, h, k = _unpack(form, fit.theta)
             results[cell_id] = FitResult(
@@ -252,13 +312,13 @@ def fit_cells(
                 rmse=fit.rmse * sales_scale,
                 pooled_from=group_id,
                 thin=n < THIN_POINTS,
-                carryover=carryover,
+                lag=lag,
             )
     return results
 
 
 def _series(members: list[str], normalized: dict[str, np.ndarray], days: dict[str, list[int]],
-            carryover: float) -> _Points:
+            lag: Lag, skip: int = 0) -> _Points:
     """The cells' points for one fit: as given, or (with days) as dense daily series, one segment per cell."""
     if not days:
         pooled = np.concatenate([normalized[c] for c in members])
@@ -272,6 +332,8 @@ def _series(members: list[str], normalized: dict[str, np.ndarray], days: dict[st
         np.add.at(dense, index, normalized[cell_id][order, 0])
         seen = np.zeros(dense.size, dtype=bool)
         seen[index] = True
+        if skip and dense.size > 2 * skip:
+            seen[:skip] = False
         booked = np.zeros(dense.size)
         np.add.at(booked, index, normalized[cell_id][order, 1])
         spends.append(dense)
@@ -279,7 +341,7 @@ def _series(members: list[str], normalized: dict[str, np.ndarray], days: dict[st
         sales.append(booked[seen])
         segments.append((start, start + dense.size))
         start += dense.size
-    return _Points(np.concatenate(spends), np.concatenate(sales), carryover, tuple(segments),
+    return _Points(np.concatenate(spends), np.concatenate(sales), lag, tuple(segments),
                    np.concatenate(observed))
 
 
@@ -289,3 +351,4 @@ def _scale(points: np.ndarray) -> tuple[float, float]:
     spend = float(np.mean(spending[:, 0])) if len(spending) else 1.0
     sales = float(np.mean(spending[:, 1])) if len(spending) else 0.0
     return (spend if spend > 0 else 1.0), (sales if sales > 0 else 1.0)
+

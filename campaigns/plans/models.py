@@ -79,7 +79,7 @@ class ResponseCurve(BaseModel):
     rmse = models.FloatField(default=0.0)
     thin = models.BooleanField(default=False)
     pooled_from = models.CharField(max_length=200, blank=True)
-    carryover = models.FloatField(default=0.0)  # the geometric lag over which a day's response was booked
+    carryover = models.FloatField(default=0.0)  # the share of a day's response booked on later days (booking lag)
     history_from = models.DateField()
     history_to = models.DateField()
     mean_daily_spend = models.DecimalField(max_digits=18, decimal_places=2, default=0)  # over the last 28 days

@@ -75,6 +75,8 @@ def test_plans_from_the_demo_exports_reach_the_oracle_and_beat_the_roas_split(ac
         results = {
             "default_factors": _score(spend_all, inputs, curves, recent),
             "measured_factors": _score({**spend_all, "incrementality": measured}, measured_inputs, curves, recent),
+            "default_factors_free_spend": _score({"objective": "margin", "budget": budget, "scope": scope},
+                                                 inputs, curves, recent),
             "measured_factors_free_spend": _score({"objective": "margin", "budget": budget, "scope": scope,
                                                    "incrementality": measured}, measured_inputs, curves, recent),
         }
@@ -91,7 +93,12 @@ def test_plans_from_the_demo_exports_reach_the_oracle_and_beat_the_roas_split(ac
         assert abs(result["spend"]["plan"] - result["spend"]["oracle"]) < 1.0
     # and when spend is free to fall, the plan earns a positive margin where the current spend and the ROAS split
     # lose money (the demo's ads mostly do not pay for themselves at today's levels)
+    for name in ("default_factors_free_spend", "measured_factors_free_spend"):
+        free = results[name]
+        assert free["net"]["plan"] > 0, (name, free)
+        assert free["net"]["plan"] > free["net"]["current"], (name, free)
+        assert free["net"]["plan"] > free["net"]["naive"], (name, free)
+    # and with what lift tests measure, the plan's net margin is within a few points of the oracle's (94.1% when
+    # this was written; the rest is curve shape at the margin of a few break-even cells)
     free = results["measured_factors_free_spend"]
-    assert free["net"]["plan"] > 0
-    assert free["net"]["plan"] > free["net"]["current"]
-    assert free["net"]["plan"] > free["net"]["naive"]
+    assert free["net"]["plan"] >= 0.93 * free["net"]["oracle"], free
