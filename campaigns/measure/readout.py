@@ -1,10 +1,13 @@
-"""Reading out a geo test: lift per test cell by difference-in-differences with its 95% interval and p-value,
-incremental sales and iROAS, a verdict in words that never claims more than the interval supports, and the
-calibration loop: the measured incrementality becomes an `IncrementalityFactor` the next plan uses and cites.
+"""Reading out a geo test: lift per test cell by difference-in-differences and by synthetic control (conformal
+inference), each with its 95% interval and p-value; incremental sales and iROAS from the method asked for (DiD by
+default); a verdict in words that never claims more than the interval supports, and says when the two methods
+disagree; and the calibration loop: the measured incrementality becomes an `IncrementalityFactor` the next plan
+uses and cites.
 
 `POST /api/v1/experiments/<id>/readout` (a job) takes, all optional:
 
-    {"spend": "12000",                  # extra ad spend in the treated regions during the test → iROAS
+    {"method": "did",                   # or "synthetic": which readout the lift, iROAS and calibration use
+     "spend": "12000",                  # extra ad spend in the treated regions during the test → iROAS
      "network": "walmart", "placement": "carousel", "campaign": "",   # what was tested → calibration
      "attributed_sales": "30500"}       # what the network credited to those ads in the treated regions
                                         # (else: its RMIS attributed sales in the test × the treated share)
@@ -26,6 +29,8 @@ from campaigns.measure.requests import MeasureRequestError, _money
 from campaigns.plans.models import IncrementalityFactor
 
 LEVEL = 0.95
+METHODS = ("did", "synthetic")
+METHOD_NAMES = {"did": "Difference-in-differences", "synthetic": "The synthetic control"}
 NO_TEST_DATA = "The test period ({start} to {end}) has {days} days of sales data; a readout needs at least {need}."
 
 
@@ -34,6 +39,10 @@ def readout_params(data: Any) -> dict:
     if not isinstance(data, dict):
         raise MeasureRequestError("request", "must be a JSON object")
     out: dict[str, Any] = {}
+    method = data.get("method", "did")
+    if method not in METHODS:
+        raise MeasureRequestError("method", f"must be one of {', '.join(METHODS)}; got {method!r}")
+    out["method"] = method
     for name in ("spend", "attributed_sales"):
         amount = _money(data, name)
         if amount is not None:
@@ -65,6 +74,7 @@ def experiment_readout(experiment: Experiment, params: dict, *, block_days: int 
     pre_values = pre.values[[pre.regions.index(r) for r in regions]]
     test_values = test.values[[test.regions.index(r) for r in regions]][:, :loaded]
     control = [regions.index(r) for r in experiment.control if r in regions]
+    method = params.get("method", "did")
     cells = []
     for cell in experiment.treated:
         treated = [regions.index(r) for r in cell if r in regions]
@@ -76,11 +86,18 @@ def experiment_readout(experiment: Experiment, params: dict, *, block_days: int 
         p_value = float(2 * stats.t.sf(abs(lift / se), blocks_pre - 1))
         blocks_test = loaded // block_days
         treated_sales = float(test_values[treated, : blocks_test * block_days].sum())
-        counterfactual = treated_sales / (1 + lift)
-        cells.append({"treated": cell, "lift": lift, "interval": [low, high], "p_value": p_value,
-                      "incremental_sales": treated_sales - counterfactual, "treated_sales": treated_sales,
-                      "days_read": blocks_test * block_days, "significant": not (low <= 0 <= high)})
-    readout = {"level": LEVEL, "cells": cells, "days_loaded": loaded, "read_at": timezone.localdate().isoformat()}
+        did = {"lift": lift, "interval": [low, high], "p_value": p_value, "treated_sales": treated_sales,
+               "incremental_sales": treated_sales - treated_sales / (1 + lift), "days_read": blocks_test * block_days,
+               "significant": not (low <= 0 <= high)}
+        synthetic = _synthetic(pre_values[rows], test_values[rows], index, [regions[i] for i in control],
+                               pre.dates + test.dates[:loaded])
+        chosen = synthetic if method == "synthetic" and "lift" in synthetic else did
+        cells.append({"treated": cell, "method": "synthetic" if chosen is synthetic else "did",
+                      **{key: chosen[key] for key in ("lift", "interval", "p_value", "incremental_sales",
+                                                      "treated_sales", "days_read", "significant")},
+                      "did": did, "synthetic": synthetic})
+    readout = {"level": LEVEL, "method": method, "cells": cells, "days_loaded": loaded,
+               "read_at": timezone.localdate().isoformat()}
     total = sum(c["incremental_sales"] for c in cells)
     if "spend" in params:
         spend = float(params["spend"])
@@ -98,6 +115,27 @@ def experiment_readout(experiment: Experiment, params: dict, *, block_days: int 
         experiment.status = ExperimentStatus.READ_OUT
         experiment.save(update_fields=["readout", "status", "updated_at"])
     return readout
+
+
+def _synthetic(pre: np.ndarray, test: np.ndarray, treated: list[int], controls: list[str], dates: list) -> dict:
+    """The synthetic-control readout of one cell (rows: its treated regions, then the controls), with its daily
+    treated and counterfactual sales for the lift-over-time chart; `{"error": ...}` where it cannot be read."""
+    from campaigns.measure.synthetic import synthetic_readout
+
+    try:
+        result = synthetic_readout(pre, test, treated=treated, alpha=1 - LEVEL)
+    except ValueError as exc:
+        return {"error": str(exc)}
+    low, high = result.interval
+    days = test.shape[1]
+    treated_sales = float(result.treated[-days:].sum())
+    return {"lift": result.lift, "interval": [low, high], "p_value": result.p_value,
+            "incremental_sales": result.incremental_sales, "treated_sales": treated_sales, "days_read": days,
+            "significant": not (low <= 0 <= high), "pre_fit": result.pre_fit,
+            "weights": {controls[j - len(treated)]: round(w, 4) for j, w in result.weights.items()},
+            "series": {"dates": [d.isoformat() for d in dates], "treated": [round(v, 2) for v in result.treated],
+                       "counterfactual": [round(v, 2) for v in result.counterfactual],
+                       "test_from": dates[-days].isoformat()}}
 
 
 def _days_with_data(experiment: Experiment) -> int:
@@ -121,6 +159,13 @@ def _verdict(cells: list[dict], readout: dict) -> str:
         else:
             lines.append(f"{name}: the test cannot tell the lift from zero — {span}. This is not evidence of no "
                          "effect; the interval still allows effects of that size.")
+        other_method = "did" if cell["method"] == "synthetic" else "synthetic"
+        other = cell.get(other_method) or {}
+        if "lift" in other and other["significant"] != cell["significant"]:
+            o_low, o_high = other["interval"]
+            lines.append(f"{METHOD_NAMES[other_method]} reads {other['lift']:+.1%} (95% interval {o_low:+.1%} to "
+                         f"{o_high:+.1%}); the two methods disagree on whether there is a lift, so read this "
+                         f"result as uncertain.")
     if "iroas" in readout:
         low, high = readout["iroas_interval"]
         lines.append(f"Incremental ROAS on the ${Decimal(readout['spend']):,.2f} of test spend: "

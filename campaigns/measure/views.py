@@ -6,6 +6,7 @@ Viewers read every page; designing and reading out need an analyst (`page(write=
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -16,8 +17,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from campaigns.charts import interval_chart
+from campaigns.charts import interval_chart, line_chart
 from campaigns.measure.models import Experiment
+from campaigns.measure.readout import METHOD_NAMES
 from campaigns.measure.requests import MeasureRequestError
 from rmn_saas.page_access import page
 
@@ -26,6 +28,7 @@ EXPERIMENT_TEMPLATE = "campaigns/measure/experiment.html"
 PAGE_EXPERIMENTS = 50
 READOUT_JOB = "readout"
 METRIC_CHOICES = [("revenue", "Revenue"), ("units", "Units")]
+SHORT_NAMES = {"did": "DiD", "synthetic": "synthetic"}
 
 # -- the designer -----------------------------------------------------------------------------------------------
 
@@ -132,6 +135,9 @@ def experiment_submit(request):
 class ReadoutForm(forms.Form):
     """The readout request (campaigns/measure/readout.py): all optional; a network calibrates its factor."""
 
+    method = forms.ChoiceField(required=False, choices=[("did", "Difference-in-differences"),
+                                                        ("synthetic", "Synthetic control")],
+                               help_text="Both are computed; this one gives the lift, iROAS and calibration.")
     spend = forms.CharField(required=False, label="Test spend", help_text="Extra spend in the treated regions.")
     network = forms.CharField(required=False, help_text="The network whose ads were tested, to calibrate it.")
     placement = forms.CharField(required=False)
@@ -161,15 +167,38 @@ def _candidate(design: dict) -> dict:
 
 
 def _readout_context(readout: dict) -> dict:
-    cells = []
+    cells, rows = [], []
     for index, cell in enumerate(readout.get("cells") or [], start=1):
         low, high = cell["interval"]
+        synthetic = cell.get("synthetic") or {}
         cells.append({**cell, "index": index, "regions": ", ".join(cell["treated"]), "low": low, "high": high,
+                      "method_name": METHOD_NAMES.get(cell.get("method", "did")),
                       "lift_text": _percent(cell["lift"], signed=True), "low_text": _percent(low, signed=True),
-                      "high_text": _percent(high, signed=True)})
-    chart = interval_chart(rows=[(f"Cell {c['index']}", c["lift"], c["low"], c["high"]) for c in cells])
+                      "high_text": _percent(high, signed=True), "over_time": _over_time(synthetic),
+                      "chart_id": f"readout-over-time-{index}",
+                      "weights": ", ".join(f"{region} {weight:.0%}" for region, weight in sorted(
+                          (synthetic.get("weights") or {}).items(), key=lambda item: -item[1]))})
+        for method in ("did", "synthetic"):
+            result = cell.get(method) or (cell if method == "did" and "did" not in cell else {})
+            if "lift" in result:
+                rows.append((f"Cell {index} · {SHORT_NAMES[method]}", result["lift"], *result["interval"]))
+    chart = interval_chart(rows=rows)
     iroas_interval = readout.get("iroas_interval") or [None, None]
     return {"cells": cells, "chart": chart, "iroas_low": iroas_interval[0], "iroas_high": iroas_interval[1]}
+
+
+def _over_time(synthetic: dict):
+    """Treated sales against the synthetic control's counterfactual, a week at a time (pre-period and test)."""
+    series = synthetic.get("series")
+    if not series:
+        return None
+    dates, treated, counterfactual = series["dates"], series["treated"], series["counterfactual"]
+    start = dates.index(series["test_from"]) % 7  # whole weeks, one of them starting on the test's first day
+    weeks = range(start, len(dates) - 6, 7)
+    labels = [("test " if dates[i] >= series["test_from"] else "") + dates[i][5:] for i in weeks]
+    return line_chart(labels=labels, series=[
+        ("Treated regions", [Decimal(str(round(sum(treated[i:i + 7]), 2))) for i in weeks]),
+        ("Synthetic control", [Decimal(str(round(sum(counterfactual[i:i + 7]), 2))) for i in weeks])])
 
 
 def _experiment_context(experiment: Experiment, readout_form: ReadoutForm | None = None) -> dict:

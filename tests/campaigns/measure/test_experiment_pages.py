@@ -151,6 +151,13 @@ def test_a_read_out_test_shows_the_verdict_and_the_lift_with_its_interval(acme, 
     assert low < lift < high
     assert float(zero.get("x1")) < low  # a significant positive lift: the whole interval right of zero
     assert "significant" in row.get("class")
+    # both methods' intervals are drawn, and the synthetic control's weekly counterfactual beside the treated sales
+    assert chart.find(f".//{tag}g[@id='interval-2']") is not None
+    over_time = svg(body, "chart-readout-over-time-1")
+    lines = over_time.findall(f".//{tag}path")
+    assert len(lines) == 2 and all(line.get("d").count("L") == 5 for line in lines)  # 6 weeks: 4 before, 2 in
+    weights = re.search(r'<p id="readout-weights-1">(.*?)</p>', body, flags=re.S).group(1)
+    assert any(region in weights for region in cell["synthetic"]["weights"])
 
 
 def test_an_analyst_queues_a_readout_and_the_page_polls_its_job(acme, walmart_history):
@@ -163,8 +170,8 @@ def test_an_analyst_queues_a_readout_and_the_page_polls_its_job(acme, walmart_hi
     with schema_context("acme"):
         job = Job.objects.get(kind="readout")
     assert response.status_code == 302 and response["Location"] == f"/experiments/{experiment.pk}/"
-    assert job.params == {"experiment": experiment.pk, "spend": "1500", "network": "walmart", "placement": "",
-                          "campaign": ""}
+    assert job.params == {"experiment": experiment.pk, "method": "did", "spend": "1500", "network": "walmart",
+                          "placement": "", "campaign": ""}
     body = text(client.get(f"/experiments/{experiment.pk}/"))
     assert re.search(rf'id="readout-status"\s+hx-get="/experiments/{experiment.pk}/\?part=status"', body)
     assert f'hx-get="/jobs/{job.pk}/progress"' in body

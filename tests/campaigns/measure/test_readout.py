@@ -84,6 +84,37 @@ def test_a_real_lift_is_measured_with_its_interval_iroas_and_calibrates_the_next
     assert f"Incrementality measured by {factor.source}" in plan.rationale
 
 
+def test_the_synthetic_control_reads_the_same_lift_and_draws_the_counterfactual(acme, walmart_history):
+    with schema_context("acme"):
+        # given the test whose treated regions sold 30% more
+        experiment = geo_test_over_the_last_two_weeks(walmart_history)
+        lift_treated_sales(experiment, 1.3)
+
+        # when it is read out by synthetic control
+        readout = experiment_readout(experiment, readout_params({"method": "synthetic", "spend": "2000"}))
+
+    # then that method's lift, interval and p-value are the cell's, and DiD's are kept beside them
+    [cell] = readout["cells"]
+    synthetic = cell["synthetic"]
+    assert readout["method"] == cell["method"] == "synthetic"
+    assert cell["lift"] == synthetic["lift"] == pytest.approx(0.30, abs=0.05)
+    assert synthetic["interval"][0] < 0.30 < synthetic["interval"][1] and synthetic["p_value"] < 0.05
+    assert cell["did"]["lift"] == pytest.approx(0.30, abs=0.05) and cell["did"]["significant"]
+    assert readout["iroas"] == pytest.approx(synthetic["incremental_sales"] / 2000)
+    # with the control regions it mixes (weights summing to 1) and the daily treated and counterfactual sales
+    assert set(synthetic["weights"]) <= set(experiment.control)
+    assert sum(synthetic["weights"].values()) == pytest.approx(1.0, abs=0.01)
+    series = synthetic["series"]
+    assert len(series["dates"]) == len(series["treated"]) == len(series["counterfactual"]) == 28 + 14
+    assert series["test_from"] == experiment.start_date.isoformat()
+
+
+def test_an_unknown_readout_method_is_refused():
+    with pytest.raises(MeasureRequestError) as raised:
+        readout_params({"method": "regression"})
+    assert raised.value.field == "method" and "did, synthetic" in raised.value.message
+
+
 def test_a_test_without_data_yet_cannot_be_read_out(acme, walmart_history):
     with schema_context("acme"):
         experiment = geo_test_over_the_last_two_weeks(walmart_history)
@@ -113,7 +144,7 @@ def test_the_readout_api_queues_a_job_and_validates_first(acme, walmart_history)
     assert queued.status_code == 202
     with schema_context("acme"):
         job = Job.objects.get(pk=queued.json()["job"])
-    assert job.params == {"experiment": experiment.pk, "spend": "500", "network": "", "placement": "",
+    assert job.params == {"experiment": experiment.pk, "method": "did", "spend": "500", "network": "", "placement": "",
                           "campaign": ""}
     assert (bad.status_code, bad.json()["error"]["details"]["field"]) == (400, "spend")
     assert (orphan.status_code, orphan.json()["error"]["details"]["field"]) == (400, "network")
