@@ -12,6 +12,7 @@ from campaigns.api import (
     MetricsApi,
 )
 from campaigns.measure.api import (
+    ExperimentCancelApi,
     ExperimentDetailApi,
     ExperimentListCreateApi,
     ExperimentPowerApi,
@@ -47,6 +48,7 @@ tenant = [
     path("experiments/power", ExperimentPowerApi.as_view(), name="experiments-power"),
     path("experiments/<int:experiment_id>", ExperimentDetailApi.as_view(), name="experiment-detail"),
     path("experiments/<int:experiment_id>/readout", ExperimentReadoutApi.as_view(), name="experiment-readout"),
+    path("experiments/<int:experiment_id>/cancel", ExperimentCancelApi.as_view(), name="experiment-cancel"),
     path("plans", PlanListCreateApi.as_view(), name="plans"),
     path("plans/<int:plan_id>", PlanDetailApi.as_view(), name="plan-detail"),
     path("plans/<int:plan_id>/compare/<int:other_id>", PlanCompareApi.as_view(), name="plan-compare"),

@@ -6,9 +6,12 @@
      "choose": 0}
 
 The pre-period is the retailer's last `pre_days` of regional sales; the ranked candidate designs come from
-`campaigns.measure.design.geo_designs`; `choose` picks one (default: the best). An experiment on any of the same
-regions at the same retailer whose dates overlap is refused (409): two tests on one region confound each other.
-Only geo designs exist so far; switchbacks and audience holdouts come next.
+`campaigns.measure.design.geo_designs`; `choose` picks one (default: the best). Switchbacks and audience holdouts
+are designed by `switchback_experiments` and `holdout_experiments` (their request schemas are there).
+
+Overlapping tests are refused (409) because they confound each other: two geo tests sharing a region at one
+retailer on the same dates; a switchback (ads on and off everywhere) and any geo test or switchback at that
+retailer on the same dates; two holdouts of one segment. Cancelling a test frees its regions and dates.
 """
 
 from __future__ import annotations
@@ -19,21 +22,58 @@ from typing import Any
 
 from django.db import transaction
 
+from campaigns.measure.holdout_experiments import holdout_experiment_design
 from campaigns.measure.models import Experiment, ExperimentKind, ExperimentStatus
 from campaigns.measure.requests import MeasureRequestError, _number, _strings, _whole, pre_period
+from campaigns.measure.switchback_experiments import switchback_design
 from governance.audit.services import audit_record
 
 ACTIVE = (ExperimentStatus.DESIGNED, ExperimentStatus.RUNNING)
 
 
 def experiment_create(*, actor: str, data: Any) -> Experiment:
-    from campaigns.measure.design import geo_designs
-
     if not isinstance(data, dict):
         raise MeasureRequestError("request", "must be a JSON object")
     kind = data.get("kind", ExperimentKind.GEO)
-    if kind != ExperimentKind.GEO:
-        raise MeasureRequestError("kind", "only geo designs are available so far")
+    if kind not in ExperimentKind.values:
+        raise MeasureRequestError("kind", f"must be one of {', '.join(ExperimentKind.values)}; got {kind!r}")
+    start = _date(data, "start_date")
+    if kind == ExperimentKind.SWITCHBACK:
+        fields = switchback_design(data, start)
+    elif kind == ExperimentKind.HOLDOUT:
+        fields = holdout_experiment_design(data, start)
+    else:
+        fields = _geo_design(data, start)
+    name = str(data.get("name") or fields.pop("name"))[:200]
+    fields.pop("name", None)
+    with transaction.atomic():
+        _refuse_overlap(kind, fields)
+        experiment = Experiment.objects.create(name=name, kind=kind, created_by=actor, request=data, **fields)
+        audit_record(actor=actor, action="experiment.create", object_type="experiment",
+                     object_id=str(experiment.pk), details={"kind": kind, "retailer": experiment.retailer,
+                                                            "treated": experiment.treated,
+                                                            "start": experiment.start_date.isoformat(),
+                                                            "end": experiment.end_date.isoformat()})
+    return experiment
+
+
+def experiment_cancel(*, actor: str, experiment: Experiment) -> Experiment:
+    """Cancel a designed or running test: it no longer blocks others; a read-out one stays as it is."""
+    if experiment.status not in ACTIVE:
+        raise MeasureRequestError("status", f"only a designed or running experiment can be cancelled; this one is "
+                                            f"{experiment.get_status_display().lower()}", status=409,
+                                  code="not_cancellable")
+    with transaction.atomic():
+        experiment.status = ExperimentStatus.CANCELLED
+        experiment.save(update_fields=["status", "updated_at"])
+        audit_record(actor=actor, action="experiment.cancel", object_type="experiment",
+                     object_id=str(experiment.pk), details={"kind": experiment.kind})
+    return experiment
+
+
+def _geo_design(data: dict, start: dt.date | None) -> dict:
+    from campaigns.measure.design import geo_designs
+
     retailer, metric, sales = pre_period(data)
     n_treated = _whole(data, "n_treated")
     cells = _whole(data, "cells", required=False) or 1
@@ -42,7 +82,7 @@ def experiment_create(*, actor: str, data: Any) -> Experiment:
     if isinstance(choose, bool) or not isinstance(choose, int) or choose < 0:
         raise MeasureRequestError("choose", "must be the index of a ranked design (0 = the best)")
     last = sales.dates[-1]
-    start = _date(data, "start_date") or last + dt.timedelta(days=1)
+    start = start or last + dt.timedelta(days=1)
     if start <= last:
         raise MeasureRequestError("start_date", f"must be after the last day with sales data ({last}): the "
                                                 "pre-period has to end before the test starts")
@@ -64,33 +104,35 @@ def experiment_create(*, actor: str, data: Any) -> Experiment:
         raise MeasureRequestError("choose", f"there are {len(designs)} ranked designs (0 to {len(designs) - 1})")
     chosen = designs[choose]
     treated = [list(cell) for cell in chosen.cells]
-    with transaction.atomic():
-        _refuse_overlap(retailer, start, end, {r for cell in treated for r in cell} | set(chosen.control))
-        experiment = Experiment.objects.create(
-            name=str(data.get("name") or f"{retailer} geo test from {start}")[:200], kind=kind,
-            created_by=actor, retailer=retailer, metric=metric, start_date=start, end_date=end,
-            pre_from=sales.dates[0], pre_to=sales.dates[-1], treated=treated, control=list(chosen.control),
-            excluded=sorted(params["exclude"]), request=data, design=_jsonable(chosen),
-            alternatives=[_jsonable(d) for i, d in enumerate(designs) if i != choose],
-            schedule=_schedule(start, end, treated, chosen, test_days),
-        )
-        audit_record(actor=actor, action="experiment.create", object_type="experiment",
-                     object_id=str(experiment.pk), details={"retailer": retailer, "treated": treated,
-                                                            "start": start.isoformat(), "end": end.isoformat()})
-    return experiment
+    return {"name": f"{retailer} geo test from {start}", "retailer": retailer, "metric": metric,
+            "start_date": start, "end_date": end, "pre_from": sales.dates[0], "pre_to": last, "treated": treated,
+            "control": list(chosen.control), "excluded": sorted(params["exclude"]), "design": _jsonable(chosen),
+            "alternatives": [_jsonable(d) for i, d in enumerate(designs) if i != choose],
+            "schedule": _schedule(start, end, treated, chosen, test_days)}
 
 
-def _refuse_overlap(retailer: str, start: dt.date, end: dt.date, regions: set[str]) -> None:
+def _refuse_overlap(kind: str, fields: dict) -> None:
+    retailer, start, end = fields["retailer"], fields["start_date"], fields["end_date"]
+    regions = {r for cell in fields.get("treated", []) for r in cell} | set(fields.get("control", []))
     clashing = Experiment.objects.select_for_update().filter(
         retailer=retailer, status__in=ACTIVE, start_date__lte=end, end_date__gte=start)
     for other in clashing:
-        shared = sorted(regions & other.regions_in_test)
-        if shared:
-            raise MeasureRequestError(
-                "start_date", f"experiment {other.pk} ({other.name}) runs on {', '.join(shared)} from "
-                              f"{other.start_date} to {other.end_date}: tests on the same regions and dates confound "
-                              "each other", status=409, code="overlapping_experiment",
-                details={"experiment": other.pk, "regions": shared})
+        if kind == ExperimentKind.HOLDOUT or other.kind == ExperimentKind.HOLDOUT:
+            if kind == other.kind and other.design.get("segment") == fields["design"]["segment"]:
+                reason, shared = f"holds out part of the same segment ({other.design['segment']})", []
+            else:
+                continue
+        elif ExperimentKind.SWITCHBACK in (kind, other.kind):
+            reason, shared = "turns ads on and off in every region", []
+        else:
+            shared = sorted(regions & other.regions_in_test)
+            if not shared:
+                continue
+            reason = f"runs on {', '.join(shared)}"
+        raise MeasureRequestError(
+            "start_date", f"experiment {other.pk} ({other.name}) {reason} at {retailer} from {other.start_date} to "
+                          f"{other.end_date}: tests on the same audience, regions and dates confound each other",
+            status=409, code="overlapping_experiment", details={"experiment": other.pk, "regions": shared})
 
 
 def _schedule(start: dt.date, end: dt.date, treated: list[list[str]], chosen, days: int) -> list[dict]:

@@ -1,16 +1,21 @@
-"""Reading out a geo test: lift per test cell by difference-in-differences and by synthetic control (conformal
-inference), each with its 95% interval and p-value; incremental sales and iROAS from the method asked for (DiD by
-default); a verdict in words that never claims more than the interval supports, and says when the two methods
-disagree; and the calibration loop: the measured incrementality becomes an `IncrementalityFactor` the next plan
-uses and cites.
+"""Reading out an experiment, whatever its kind: lift with its 95% interval and p-value, incremental sales and
+iROAS, a verdict in words that never claims more than the interval supports, and the calibration loop: the
+measured incrementality becomes an `IncrementalityFactor` the next plan uses and cites.
 
-`POST /api/v1/experiments/<id>/readout` (a job) takes, all optional:
+- Geo tests: every cell by difference-in-differences and by synthetic control (conformal inference); `method`
+  picks which one gives the cell's figures, and the verdict says when the two disagree.
+- Switchbacks: ON against OFF blocks (switchback_experiments.py); the switched network is calibrated by default.
+- Audience holdouts: from the outcome aggregates (holdout_experiments.py), until the clean room answers them.
 
-    {"method": "did",                   # or "synthetic": which readout the lift, iROAS and calibration use
-     "spend": "12000",                  # extra ad spend in the treated regions during the test → iROAS
+`POST /api/v1/experiments/<id>/readout` (a job) takes, all optional except a holdout's outcome:
+
+    {"method": "did",                   # geo only; or "synthetic"
+     "spend": "12000",                  # extra ad spend in the test → iROAS
      "network": "walmart", "placement": "carousel", "campaign": "",   # what was tested → calibration
-     "attributed_sales": "30500"}       # what the network credited to those ads in the treated regions
-                                        # (else: its RMIS attributed sales in the test × the treated share)
+     "attributed_sales": "30500",       # what the network credited to those ads in the test (else: a geo test
+                                        # takes its RMIS attributed sales × the treated share, a switchback its
+                                        # attributed sales on the analysed ON days)
+     "outcome": {...}}                  # holdouts: each group's users, converters and revenue
 """
 
 from __future__ import annotations
@@ -24,17 +29,25 @@ from django.utils import timezone
 from scipy import stats
 
 from campaigns.measure.history import regional_sales
-from campaigns.measure.models import Experiment, ExperimentStatus
+from campaigns.measure.holdout_experiments import holdout_read_out, outcome_params
+from campaigns.measure.models import Experiment, ExperimentKind, ExperimentStatus
 from campaigns.measure.requests import MeasureRequestError, _money
+from campaigns.measure.switchback_experiments import attributed_on, switchback_read_out
+from campaigns.measure.switchback_experiments import params_for as switchback_params_for
 from campaigns.plans.models import IncrementalityFactor
 
 LEVEL = 0.95
 METHODS = ("did", "synthetic")
 METHOD_NAMES = {"did": "Difference-in-differences", "synthetic": "The synthetic control"}
+MIN_SWITCHBACK_BLOCKS = 4
+VERDICT_WORDS = {
+    ExperimentKind.GEO: {"subject": "The treated regions", "compared": "their controls predict"},
+    ExperimentKind.SWITCHBACK: {"subject": "Days with the ads on", "compared": "days with them off"},
+}
 NO_TEST_DATA = "The test period ({start} to {end}) has {days} days of sales data; a readout needs at least {need}."
 
 
-def readout_params(data: Any) -> dict:
+def readout_params(data: Any, *, kind: str = ExperimentKind.GEO) -> dict:
     """Validate the readout request before a job is queued (MeasureRequestError names the field)."""
     if not isinstance(data, dict):
         raise MeasureRequestError("request", "must be a JSON object")
@@ -42,7 +55,12 @@ def readout_params(data: Any) -> dict:
     method = data.get("method", "did")
     if method not in METHODS:
         raise MeasureRequestError("method", f"must be one of {', '.join(METHODS)}; got {method!r}")
-    out["method"] = method
+    if method != "did" and kind != ExperimentKind.GEO:
+        raise MeasureRequestError("method", "only geo tests are read by a choice of method")
+    if kind == ExperimentKind.GEO:
+        out["method"] = method
+    if kind == ExperimentKind.HOLDOUT:
+        out["outcome"] = outcome_params(data)
     for name in ("spend", "attributed_sales"):
         amount = _money(data, name)
         if amount is not None:
@@ -52,24 +70,70 @@ def readout_params(data: Any) -> dict:
         if not isinstance(value, str):
             raise MeasureRequestError(name, "must be a name")
         out[name] = value.strip()
-    if (out["placement"] or out["campaign"] or "attributed_sales" in out) and not out["network"]:
+    if (out["placement"] or out["campaign"] or "attributed_sales" in out) and not out["network"] \
+            and kind != ExperimentKind.SWITCHBACK:  # a switchback's network is the one it switched
         raise MeasureRequestError("network", "name the network whose ads were tested, to calibrate its factor")
     return out
 
 
 def experiment_readout(experiment: Experiment, params: dict, *, block_days: int = 7) -> dict:
     """Read the test out, store the readout on the experiment and, when a network is named, its factor."""
+    attributed: tuple[float, str] | None = None
+    if experiment.kind == ExperimentKind.HOLDOUT:
+        result = holdout_read_out(experiment, params)
+        cells, readout = [result["cell"]], {"verdict": result["verdict"], "noise_sd": result["noise_sd"]}
+        for key in ("iroas", "iroas_interval"):
+            if key in result:
+                readout[key] = result[key]
+        if "iroas" in readout:
+            readout["spend"] = params["spend"]
+    else:
+        loaded = _days_with_data(experiment)
+        need = int(experiment.design.get("block_days", block_days)) * (
+            MIN_SWITCHBACK_BLOCKS if experiment.kind == ExperimentKind.SWITCHBACK else 1)
+        if loaded < need:
+            raise MeasureRequestError("experiment", NO_TEST_DATA.format(
+                start=experiment.start_date, end=experiment.end_date, days=loaded, need=need), status=409,
+                code="no_test_data")
+        if experiment.kind == ExperimentKind.SWITCHBACK:
+            params = switchback_params_for(experiment.design, params)
+            result = switchback_read_out(experiment, loaded)
+            cells = [result["cell"]]
+            if params.get("network") and "attributed_sales" not in params:
+                attributed = (attributed_on(params["network"], params["placement"], result["on_days"]),
+                              "the network's attributed sales on the analysed days with ads on")
+        else:
+            cells, pre = _geo_cells(experiment, params, loaded, block_days)
+            if params.get("network") and "attributed_sales" not in params:
+                attributed = _attributed_in_treated(experiment, params, _treated_share(experiment, pre))
+        readout = {"days_loaded": loaded}
+        if "spend" in params:
+            spend = float(params["spend"])
+            readout.update(spend=params["spend"], iroas=sum(c["incremental_sales"] for c in cells) / spend,
+                           iroas_interval=[sum(c["interval"][i] * c["treated_sales"] / (1 + c["lift"]) for c in cells)
+                                           / spend for i in (0, 1)])
+        readout["verdict"] = _verdict(cells, readout, **VERDICT_WORDS[experiment.kind])
+    readout = {"level": LEVEL, "kind": experiment.kind, "cells": cells, "read_at": timezone.localdate().isoformat(),
+               **({"method": params.get("method", "did")} if experiment.kind == ExperimentKind.GEO else {}),
+               **readout}
+    total = sum(c["incremental_sales"] for c in cells)
+    with transaction.atomic():
+        if params.get("network"):
+            readout["calibration"] = _calibrate(experiment, params, total, cells, attributed)
+        experiment.readout = readout
+        experiment.status = ExperimentStatus.READ_OUT
+        experiment.save(update_fields=["readout", "status", "updated_at"])
+    return readout
+
+
+def _geo_cells(experiment: Experiment, params: dict, loaded: int, block_days: int) -> tuple[list[dict], Any]:
+    """Each geo test cell read by DiD and by synthetic control; the method asked for gives the cell's figures."""
     from campaigns.measure.geo import did_interval, did_lift
 
     pre = regional_sales(retailer=experiment.retailer, metric=experiment.metric, date_from=experiment.pre_from,
                          date_to=experiment.pre_to)
     test = regional_sales(retailer=experiment.retailer, metric=experiment.metric, date_from=experiment.start_date,
                           date_to=experiment.end_date)
-    loaded = _days_with_data(experiment)
-    if loaded < block_days:
-        raise MeasureRequestError("experiment", NO_TEST_DATA.format(
-            start=experiment.start_date, end=experiment.end_date, days=loaded, need=block_days), status=409,
-            code="no_test_data")
     regions = sorted(set(pre.regions) & set(test.regions))
     pre_values = pre.values[[pre.regions.index(r) for r in regions]]
     test_values = test.values[[test.regions.index(r) for r in regions]][:, :loaded]
@@ -96,25 +160,7 @@ def experiment_readout(experiment: Experiment, params: dict, *, block_days: int 
                       **{key: chosen[key] for key in ("lift", "interval", "p_value", "incremental_sales",
                                                       "treated_sales", "days_read", "significant")},
                       "did": did, "synthetic": synthetic})
-    readout = {"level": LEVEL, "method": method, "cells": cells, "days_loaded": loaded,
-               "read_at": timezone.localdate().isoformat()}
-    total = sum(c["incremental_sales"] for c in cells)
-    if "spend" in params:
-        spend = float(params["spend"])
-        readout["spend"] = params["spend"]
-        readout["iroas"] = total / spend
-        readout["iroas_interval"] = [sum(c["interval"][0] * c["treated_sales"] / (1 + c["lift"]) for c in cells)
-                                     / spend,
-                                     sum(c["interval"][1] * c["treated_sales"] / (1 + c["lift"]) for c in cells)
-                                     / spend]
-    readout["verdict"] = _verdict(cells, readout)
-    with transaction.atomic():
-        if params.get("network"):
-            readout["calibration"] = _calibrate(experiment, params, total, cells, _treated_share(experiment, pre))
-        experiment.readout = readout
-        experiment.status = ExperimentStatus.READ_OUT
-        experiment.save(update_fields=["readout", "status", "updated_at"])
-    return readout
+    return cells, pre
 
 
 def _synthetic(pre: np.ndarray, test: np.ndarray, treated: list[int], controls: list[str], dates: list) -> dict:
@@ -145,21 +191,21 @@ def _days_with_data(experiment: Experiment) -> int:
         return int(cursor.fetchone()[0])
 
 
-def _verdict(cells: list[dict], readout: dict) -> str:
+def _verdict(cells: list[dict], readout: dict, *, subject: str, compared: str) -> str:
     lines = []
     for i, cell in enumerate(cells, start=1):
         low, high = cell["interval"]
-        name = f"Cell {i} ({', '.join(cell['treated'])})" if len(cells) > 1 else "The treated regions"
+        name = f"Cell {i} ({', '.join(cell['treated'])})" if len(cells) > 1 else subject
         span = f"{cell['lift']:+.1%} (95% interval {low:+.1%} to {high:+.1%}, p = {cell['p_value']:.3f})"
         if low > 0:
-            lines.append(f"{name} sold more than their controls predict: {span}, about "
+            lines.append(f"{name} sold more than {compared}: {span}, about "
                          f"${cell['incremental_sales']:,.0f} of incremental sales over {cell['days_read']} days.")
         elif high < 0:
-            lines.append(f"{name} sold less than their controls predict: {span}.")
+            lines.append(f"{name} sold less than {compared}: {span}.")
         else:
             lines.append(f"{name}: the test cannot tell the lift from zero — {span}. This is not evidence of no "
                          "effect; the interval still allows effects of that size.")
-        other_method = "did" if cell["method"] == "synthetic" else "synthetic"
+        other_method = "did" if cell.get("method") == "synthetic" else "synthetic"
         other = cell.get(other_method) or {}
         if "lift" in other and other["significant"] != cell["significant"]:
             o_low, o_high = other["interval"]
@@ -173,20 +219,29 @@ def _verdict(cells: list[dict], readout: dict) -> str:
     return " ".join(lines)
 
 
-def _calibrate(experiment: Experiment, params: dict, incremental: float, cells: list[dict], share: float) -> dict:
-    """Measured incrementality = incremental sales / the sales the network attributed to the tested ads in the
-    treated regions; stored as the factor for the tested network (placement, campaign) so the next plan uses it."""
+def _attributed_in_treated(experiment: Experiment, params: dict, share: float) -> tuple[float, str]:
+    """A geo test's attributed sales: the network's (placement's) in the test × the treated share of sales."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(attributed_sales), 0)::float8 FROM campaigns_rmisevent WHERE network = %s "  # noqa: S608 - fixed clauses
+            "AND date BETWEEN %s AND %s" + (" AND placement = %s" if params["placement"] else ""),
+            [params["network"], experiment.start_date, experiment.end_date]
+            + ([params["placement"]] if params["placement"] else []))
+        attributed = cursor.fetchone()[0] * share
+    return attributed, f"the network's attributed sales in the test × the treated share of sales ({share:.1%})"
+
+
+def _calibrate(experiment: Experiment, params: dict, incremental: float, cells: list[dict],
+               attributed: tuple[float, str] | None) -> dict:
+    """Measured incrementality = incremental sales / the sales the network attributed to the tested ads (as given,
+    else `attributed`: the kind's own estimate and how it was made); stored as the factor for the tested network
+    (placement, campaign) so the next plan uses it."""
     if "attributed_sales" in params:
-        attributed, basis = float(params["attributed_sales"]), "as given"
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT COALESCE(SUM(attributed_sales), 0)::float8 FROM campaigns_rmisevent WHERE network = %s "  # noqa: S608 - fixed clauses
-                "AND date BETWEEN %s AND %s" + (" AND placement = %s" if params["placement"] else ""),
-                [params["network"], experiment.start_date, experiment.end_date]
-                + ([params["placement"]] if params["placement"] else []))
-            attributed = cursor.fetchone()[0] * share
-        basis = f"the network's attributed sales in the test × the treated share of sales ({share:.1%})"
+        attributed = (float(params["attributed_sales"]), "as given")
+    if attributed is None:
+        return {"updated": False, "reason": "no attributed sales to compare with: state what the network credited "
+                                            "to the tested ads (attributed_sales)"}
+    attributed, basis = attributed
     if attributed <= 0:
         return {"updated": False, "reason": "the network attributed no sales to the tested ads in the test"}
     measured = incremental / attributed

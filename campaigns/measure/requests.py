@@ -5,12 +5,17 @@
     {"kind": "mean", "mean": 42.0, "sd": 30.0, "lift": 0.05, "n_per_arm": 800}
     {"kind": "geo", "retailer": "walmart", "metric": "revenue", "treated": ["US-W", "US-NW"], "pre_days": 84,
      "test_days": 28, "lift": 0.05, "mde": 0.03, "budget": "20000", "iroas": 1.5, "gtins": [...]}
+    {"kind": "switchback", "retailer": "walmart", "block_days": 3, "washout_days": 1, "test_days": 42, "lift": 0.05}
+    {"kind": "holdout", "audience": {"users": 200000, "converters": 3100, "days": 28}, "holdout_share": 0.1,
+     "lift": 0.1, "test_days": 28}
 
 Proportions and means: with a lift and n, the power; with a lift only, the sample size per arm; with n only, the
 MDE; always a power curve. Geo: the tenant's own regional sales before the last day with data are the pre-period;
 with test_days, the MDE (and the power at `lift`); with `mde`, the shortest test that reaches it (422 when none up
 to 180 days does); with a budget and iROAS, the MDE per duration and whether the budget can buy it; always the MDE
-per duration. Bad input is a MeasureRequestError naming the field.
+per duration. Switchback: from the retailer's daily sales, the MDE of a test_days test (and the power at `lift`),
+or the duration a lift needs; always the MDE per duration. Holdout: from the stated audience, the power and MDE of
+a holdout share, or the smallest share that detects `lift`. Bad input is a MeasureRequestError naming the field.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 from campaigns.measure import power as power_math
 from campaigns.measure.history import METRICS, RegionalSales, known_retailers, regional_sales, sales_span
 
-KINDS = ("proportion", "mean", "geo")
+KINDS = ("proportion", "mean", "geo", "switchback", "holdout")
 CURVE_LIFTS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
 CURVE_DAYS = tuple(range(7, 91, 7))
 MAX_DAYS = 180
@@ -48,6 +53,10 @@ def power_answer(data: Any) -> dict:
     try:
         if kind == "geo":
             return _geo(data, alpha, target)
+        if kind == "switchback":
+            return _switchback(data, alpha, target)
+        if kind == "holdout":
+            return _holdout(data, alpha, target)
         return _two_sample(kind, data, alpha, target)
     except ValueError as exc:
         if isinstance(exc, MeasureRequestError):
@@ -126,6 +135,54 @@ def _geo(data: dict, alpha: float, target: float) -> dict:
     answer["duration_curve"] = [{"days": d, "mde": m} for d, m in geo.duration_curve(
         sales.values, days=CURVE_DAYS, power=target, **common)]
     return answer
+
+
+def _switchback(data: dict, alpha: float, target: float) -> dict:
+    from campaigns.measure import switchback as sb
+    from campaigns.measure.switchback_experiments import DEFAULT_PRE_DAYS, switchback_blocks
+
+    retailer, metric, sales = pre_period({"pre_days": DEFAULT_PRE_DAYS, **data})
+    daily = sales.values.sum(axis=0)
+    block_days, washout = switchback_blocks(data)
+    common = {"block_days": block_days, "washout_days": washout, "alpha": alpha}
+    answer: dict[str, Any] = {
+        "kind": "switchback", "alpha": alpha, "power_target": target, "retailer": retailer, "metric": metric,
+        "pre_period": {"from": sales.dates[0].isoformat(), "to": sales.dates[-1].isoformat()},
+        "block_days": block_days, "washout_days": washout,
+    }
+    lift = _number(data, "lift", None, low=-1.0, open_low=True, required=False)
+    test_days = _whole(data, "test_days", required=False)
+    if test_days is None and lift is None:
+        raise MeasureRequestError("test_days", "give a test_days (for the MDE), a lift (for the duration), or both")
+    if test_days is not None:
+        answer["mde"] = sb.switchback_mde(daily, test_days=test_days, power=target, **common)
+        if lift is not None:
+            answer["power"] = sb.switchback_power(daily, test_days=test_days, lift=lift, **common).power
+    elif lift is not None:
+        answer["duration_days"] = sb.switchback_duration(daily, lift=lift, power=target, max_days=MAX_DAYS, **common)
+    days = [block_days * n for n in (4, 6, 8, 12, 16, 24, 32) if block_days * n <= MAX_DAYS]
+    answer["duration_curve"] = [{"days": d, "mde": sb.switchback_mde(daily, test_days=d, power=target, **common)}
+                                for d in days]
+    return answer
+
+
+def _holdout(data: dict, alpha: float, target: float) -> dict:
+    import dataclasses
+
+    from campaigns.measure.holdout import AudienceBaseline, holdout_design
+
+    audience = data.get("audience")
+    if not isinstance(audience, dict):
+        raise MeasureRequestError("audience", "state the segment's users, converters and days (and revenue)")
+    try:
+        baseline = AudienceBaseline(**audience)
+    except (TypeError, ValueError) as exc:
+        raise MeasureRequestError("audience", str(exc)) from exc
+    design = holdout_design(
+        baseline, holdout_share=_number(data, "holdout_share", None, low=0.0, high=0.5, open_low=True, required=False),
+        lift=_number(data, "lift", None, low=-1.0, open_low=True, required=False), test_days=_whole(data, "test_days"),
+        power=target, alpha=alpha, min_group=_whole(data, "min_group", required=False) or 50)
+    return {"kind": "holdout", "alpha": alpha, "power_target": target, **dataclasses.asdict(design)}
 
 
 def pre_period(data: dict) -> tuple[str, str, RegionalSales]:

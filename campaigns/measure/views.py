@@ -241,7 +241,8 @@ def experiment_readout_submit(request, experiment_id: int):
     form = ReadoutForm(request.POST)
     if form.is_valid():
         try:
-            params = readout_params({key: value for key, value in form.cleaned_data.items() if value != ""})
+            params = readout_params({key: value for key, value in form.cleaned_data.items() if value != ""},
+                                    kind=experiment.kind)
         except MeasureRequestError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:

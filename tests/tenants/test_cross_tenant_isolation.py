@@ -62,6 +62,7 @@ ROUTES = [
     ("experiments", "GET", "/api/v1/experiments", None),
     ("experiment-detail", "GET", "/api/v1/experiments/{experiment_id}", None),
     ("experiment-readout", "POST", "/api/v1/experiments/{experiment_id}/readout", {"spend": "100"}),
+    ("experiment-cancel", "POST", "/api/v1/experiments/{experiment_id}/cancel", None),
     ("experiments-power", "POST", "/api/v1/experiments/power", {"kind": "proportion", "baseline": 0.02,
                                                               "lift": 0.1}),
     ("plans", "GET", "/api/v1/plans", None),

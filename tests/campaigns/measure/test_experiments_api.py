@@ -63,7 +63,8 @@ def test_an_experiment_on_the_same_regions_and_dates_is_refused(acme, walmart_hi
 
 
 @pytest.mark.parametrize(("body", "field", "status"), [
-    ({**DESIGN, "kind": "switchback"}, "kind", 400),
+    ({**DESIGN, "kind": "lottery"}, "kind", 400),
+    ({**DESIGN, "kind": "switchback"}, "network", 400),
     ({**DESIGN, "retailer": "nowhere"}, "retailer", 400),
     ({**DESIGN, "n_treated": 0}, "n_treated", 400),
     ({**DESIGN, "n_treated": 8}, "n_treated", 400),
@@ -79,6 +80,22 @@ def test_bad_designs_are_refused_naming_the_field_and_store_nothing(acme, walmar
     assert response.json()["error"]["details"]["field"] == field
     with schema_context("acme"):
         assert not Experiment.objects.exists()
+
+
+def test_cancelling_frees_the_regions_and_dates_and_only_once(acme, walmart_history):
+    first = post(acme, DESIGN).json()
+    client = api_client_for(acme, username="acme-analyst")
+
+    cancelled = client.post(f"/api/v1/experiments/{first['id']}/cancel")
+    again = client.post(f"/api/v1/experiments/{first['id']}/cancel")
+    viewer = api_client_for(acme, username="acme-viewer").post(f"/api/v1/experiments/{first['id']}/cancel")
+
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_cancellable"
+    assert viewer.status_code == 403
+    assert post(acme, {**DESIGN, "name": "second"}).status_code == 201
+    [row] = audit_rows(acme, action="experiment.cancel")
+    assert row.object_id == str(first["id"])
 
 
 def test_viewers_cannot_design_experiments(acme, walmart_history):

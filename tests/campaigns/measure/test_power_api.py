@@ -86,3 +86,35 @@ def test_a_geo_pre_period_too_short_says_how_many_days_it_needs(acme, walmart_hi
     assert response.status_code == 400
     assert response.json()["error"]["details"]["field"] == "pre"
     assert "21 days" in response.json()["error"]["message"]
+
+
+def test_a_switchback_is_sized_from_the_retailers_daily_sales(acme, walmart_history):
+    body = {"kind": "switchback", "retailer": "walmart", "block_days": 3, "washout_days": 1, "test_days": 24,
+            "lift": 0.1}
+
+    answer = ask(acme, body).json()
+    duration = ask(acme, {**body, "test_days": None, "lift": 0.3}).json()
+
+    assert answer["kind"] == "switchback" and 0 < answer["mde"] < 1 and 0 < answer["power"] < 1
+    assert answer["pre_period"]["to"] == walmart_history["end"]
+    mdes = [point["mde"] for point in answer["duration_curve"]]
+    assert [point["days"] for point in answer["duration_curve"]][0] == 12 and mdes[-1] < mdes[0]
+    assert duration["duration_days"] % 3 == 0
+
+
+def test_a_holdout_is_sized_from_the_stated_audience(acme):
+    audience = {"users": 200_000, "converters": 3_100, "days": 28}
+
+    by_share = ask(acme, {"kind": "holdout", "audience": audience, "holdout_share": 0.1, "test_days": 28}).json()
+    by_lift = ask(acme, {"kind": "holdout", "audience": audience, "lift": 0.2, "test_days": 28}).json()
+    bad = ask(acme, {"kind": "holdout", "audience": {**audience, "converters": -1}, "test_days": 28})
+
+    assert by_share["holdout_users"] == 20_000 and 0 < by_share["mde"] < 1
+    assert by_lift["power_at_lift"] >= 0.8
+    assert bad.status_code == 400 and bad.json()["error"]["details"]["field"] == "audience"
+
+
+def test_a_switchback_needs_a_duration_or_a_lift(acme, walmart_history):
+    response = ask(acme, {"kind": "switchback", "retailer": "walmart"})
+
+    assert response.status_code == 400 and response.json()["error"]["details"]["field"] == "test_days"
