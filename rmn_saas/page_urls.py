@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from campaigns.measure.views import experiment_page, experiment_readout_submit, experiment_submit, experiments_page
+from campaigns.measure.views import (
+    experiment_cancel_submit,
+    experiment_page,
+    experiment_readout_submit,
+    experiment_submit,
+    experiments_page,
+)
 from campaigns.plans.views import plan_compare_page, plan_page, plan_submit, plans_page
 from campaigns.views import (
     batch_detail_page,
@@ -45,4 +51,5 @@ urlpatterns = [
     path("experiments/create", experiment_submit, name="experiment-create"),
     path("experiments/<int:experiment_id>/", experiment_page, name="experiment"),
     path("experiments/<int:experiment_id>/readout", experiment_readout_submit, name="experiment-readout"),
+    path("experiments/<int:experiment_id>/cancel", experiment_cancel_submit, name="experiment-cancel"),
 ]

@@ -23,12 +23,10 @@ from typing import Any
 from django.db import transaction
 
 from campaigns.measure.holdout_experiments import holdout_experiment_design
-from campaigns.measure.models import Experiment, ExperimentKind, ExperimentStatus
+from campaigns.measure.models import ACTIVE, Experiment, ExperimentKind, ExperimentStatus
 from campaigns.measure.requests import MeasureRequestError, _number, _strings, _whole, pre_period
 from campaigns.measure.switchback_experiments import switchback_design
 from governance.audit.services import audit_record
-
-ACTIVE = (ExperimentStatus.DESIGNED, ExperimentStatus.RUNNING)
 
 
 def experiment_create(*, actor: str, data: Any) -> Experiment:
@@ -59,7 +57,7 @@ def experiment_create(*, actor: str, data: Any) -> Experiment:
 
 def experiment_cancel(*, actor: str, experiment: Experiment) -> Experiment:
     """Cancel a designed or running test: it no longer blocks others; a read-out one stays as it is."""
-    if experiment.status not in ACTIVE:
+    if not experiment.is_active:
         raise MeasureRequestError("status", f"only a designed or running experiment can be cancelled; this one is "
                                             f"{experiment.get_status_display().lower()}", status=409,
                                   code="not_cancellable")

@@ -29,6 +29,7 @@ from campaigns.measure.models import Experiment
 from campaigns.measure.requests import MeasureRequestError, _number, _whole
 
 DEFAULT_MIN_GROUP = 50
+ANY_BASELINE = {"users": 1, "converters": 0, "days": 1}  # a valid baseline, to check an outcome on its own
 
 
 def holdout_experiment_design(data: dict, start: dt.date | None) -> dict:
@@ -105,6 +106,8 @@ def outcome_params(data: dict) -> dict:
     if not isinstance(outcome, dict):
         raise MeasureRequestError("outcome", "state each group's users and converters (and revenue): "
                                              "exposed_users, exposed_converters, holdout_users, holdout_converters")
+    # The counts themselves too, so a bad one is named now rather than failing the job; k-anonymity is the readout's.
+    _source("outcome", {**ANY_BASELINE, "outcome": outcome}, field="outcome")
     return outcome
 
 

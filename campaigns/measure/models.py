@@ -20,6 +20,9 @@ class ExperimentStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+ACTIVE = (ExperimentStatus.DESIGNED, ExperimentStatus.RUNNING)  # still blocks other tests; can be cancelled
+
+
 class Experiment(BaseModel):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=ExperimentKind.choices)
@@ -51,6 +54,10 @@ class Experiment(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind}, {self.start_date} to {self.end_date})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
 
     @property
     def regions_in_test(self) -> set[str]:

@@ -1,15 +1,17 @@
-"""Pages: the experiment list with the geo test designer, and one experiment (design, alternatives, schedule,
-the readout with its lift chart, and the form that queues a readout job).
+"""Pages: the experiment list with a designer per kind (geo test, switchback, audience holdout), and one experiment
+(design, alternatives, schedule, the readout with its charts, the form that queues a readout job, cancelling).
 
-Viewers read every page; designing and reading out need an analyst (`page(write=True)` refuses their POSTs).
+Viewers read every page; designing, reading out and cancelling need an analyst (`page(write=True)` refuses their
+POSTs). The forms are in campaigns/measure/forms.py.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django import forms
+from django.core.exceptions import BadRequest
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,8 +19,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from campaigns.charts import interval_chart, line_chart
-from campaigns.measure.models import Experiment
+from campaigns.charts import Chart, bar_chart, interval_chart, line_chart
+from campaigns.measure.forms import (
+    DesignForm,
+    ExperimentForm,
+    HoldoutForm,
+    HoldoutReadoutForm,
+    ReadoutForm,
+    RequestForm,
+    SwitchbackForm,
+    SwitchbackReadoutForm,
+)
+from campaigns.measure.models import Experiment, ExperimentKind
 from campaigns.measure.readout import METHOD_NAMES
 from campaigns.measure.requests import MeasureRequestError
 from rmn_saas.page_access import page
@@ -27,61 +39,21 @@ EXPERIMENTS_TEMPLATE = "campaigns/measure/experiments.html"
 EXPERIMENT_TEMPLATE = "campaigns/measure/experiment.html"
 PAGE_EXPERIMENTS = 50
 READOUT_JOB = "readout"
-METRIC_CHOICES = [("revenue", "Revenue"), ("units", "Units")]
 SHORT_NAMES = {"did": "DiD", "synthetic": "synthetic"}
-
-# -- the designer -----------------------------------------------------------------------------------------------
-
-
-def _regions(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
+SCHEDULE_CHART_HEIGHT = 180
 
 
-class ExperimentForm(forms.Form):
-    """What a geo test design asks for. Fields only parse; the rules are the request schema's
-    (campaigns/measure/experiments.py), so the page and /api/v1/experiments answer bad input alike."""
+# Each designer is `<kind>_form` in the list's context and the partial `<slug>-designer` of experiments.html, which
+# an htmx submit re-renders alone.
+DESIGNERS: dict[str, type[DesignForm]] = {
+    ExperimentKind.GEO: ExperimentForm, ExperimentKind.SWITCHBACK: SwitchbackForm, ExperimentKind.HOLDOUT: HoldoutForm,
+}
+READOUT_FORMS: dict[str, type[RequestForm]] = {
+    ExperimentKind.GEO: ReadoutForm, ExperimentKind.SWITCHBACK: SwitchbackReadoutForm,
+    ExperimentKind.HOLDOUT: HoldoutReadoutForm,
+}
 
-    name = forms.CharField(max_length=200, required=False)
-    retailer = forms.ChoiceField(choices=[])
-    metric = forms.ChoiceField(choices=METRIC_CHOICES, initial="revenue")
-    n_treated = forms.IntegerField(label="Treated regions per cell")
-    cells = forms.IntegerField(required=False, initial=1, label="Cells")
-    include = forms.CharField(required=False, label="Must treat", help_text="Region names, comma-separated.")
-    exclude = forms.CharField(required=False, label="Leave out", help_text="Region names, comma-separated.")
-    test_days = forms.IntegerField(initial=28, label="Test days")
-    start_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                                 help_text="Empty: the day after the last day with sales.")
-    pre_days = forms.IntegerField(required=False, label="Pre-period days", help_text="Empty: 84.")
-    lift = forms.FloatField(required=False, help_text="The lift you hope to see, e.g. 0.05 for 5%.")
-    iroas = forms.FloatField(required=False, label="iROAS", help_text="Expected, to estimate the test's cost.")
-    power = forms.FloatField(required=False, initial=0.8)
-
-    def __init__(self, *args, retailers: list[str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["retailer"].choices = [(retailer, retailer) for retailer in retailers]
-
-    def experiment_request(self) -> dict[str, Any]:
-        """The request as /api/v1/experiments takes it: only what was filled in."""
-        data = self.cleaned_data
-        request: dict[str, Any] = {"retailer": data["retailer"], "metric": data["metric"] or "revenue",
-                                   "n_treated": data["n_treated"], "test_days": data["test_days"]}
-        if data["name"].strip():
-            request["name"] = data["name"].strip()
-        for key in ("cells", "pre_days", "lift", "iroas", "power"):
-            if data[key] is not None:
-                request[key] = data[key]
-        for key in ("include", "exclude"):
-            if _regions(data[key]):
-                request[key] = _regions(data[key])
-        if data["start_date"] is not None:
-            request["start_date"] = data["start_date"].isoformat()
-        return request
-
-    def field_of(self, exc: MeasureRequestError) -> str | None:
-        """The form field an error names; None (the top of the form) for a conflict or a field not on the form."""
-        if exc.status == 409:
-            return None
-        return exc.field if exc.field in self.fields else None
+# -- the designers ----------------------------------------------------------------------------------------------
 
 
 def _retailers() -> list[str]:
@@ -90,19 +62,35 @@ def _retailers() -> list[str]:
     return known_retailers()
 
 
-def _experiments_context(form: ExperimentForm | None = None) -> dict:
-    retailers = _retailers()
+def _networks() -> list[str]:
+    from campaigns.plans.history import known_networks  # loads polars, likewise
+
+    return known_networks()
+
+
+def _experiments_context(posted: DesignForm | None = None) -> dict:
+    """The list, and a designer per kind: the one `posted` (with its errors) or a blank one."""
+    retailers, networks = _retailers(), _networks()
     experiments = list(Experiment.objects.all()[:PAGE_EXPERIMENTS])
     for experiment in experiments:
         mde = (experiment.design or {}).get("mde")
         experiment.mde_text = _percent(mde) if mde is not None else None
-    return {"form": form or ExperimentForm(retailers=retailers), "retailers": retailers, "experiments": experiments}
+    context: dict[str, Any] = {"retailers": retailers, "experiments": experiments}
+    for kind, form in DESIGNERS.items():
+        blank = type(posted) is not form
+        context[f"{kind}_form"] = form(retailers=retailers, networks=networks) if blank else posted
+    return context
 
 
-def _percent(value: float | None, *, signed: bool = False) -> str | None:
+def _percent(value: float | None, *, signed: bool = False, places: int = 1) -> str | None:
     if value is None:
         return None
-    return f"{value:+.1%}" if signed else f"{value:.1%}"
+    return f"{value:+.{places}%}" if signed else f"{value:.{places}%}"
+
+
+def _back_to(request, experiment: Experiment):
+    url = reverse("pages:experiment", args=[experiment.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @page()
@@ -113,37 +101,26 @@ def experiments_page(request):
 @require_POST
 @page(write=True)
 def experiment_submit(request):
+    """Design an experiment of the kind the designer posts (a hidden field; geo without one)."""
     from campaigns.measure.experiments import experiment_create
 
-    form = ExperimentForm(request.POST, retailers=_retailers())
+    kind = request.POST.get("kind") or ExperimentKind.GEO
+    if kind not in DESIGNERS:
+        raise BadRequest(f"unknown experiment kind {kind!r}")
+    form = DESIGNERS[kind](request.POST, retailers=_retailers(), networks=_networks())
     if form.is_valid():
         try:
             experiment = experiment_create(actor=request.user.actor, data=form.experiment_request())
         except MeasureRequestError as exc:
-            form.add_error(form.field_of(exc), exc.message)
+            form.add_request_error(exc)
         else:
-            url = reverse("pages:experiment", args=[experiment.pk])
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    template = f"{EXPERIMENTS_TEMPLATE}#experiment-designer" if request.htmx else EXPERIMENTS_TEMPLATE
+            return _back_to(request, experiment)
+    template = f"{EXPERIMENTS_TEMPLATE}#{form.slug}-designer" if request.htmx else EXPERIMENTS_TEMPLATE
     # Errors come back as 200, as on the plans page: htmx swaps only successful answers.
     return render(request, template, _experiments_context(form))
 
 
 # -- one experiment ---------------------------------------------------------------------------------------------
-
-
-class ReadoutForm(forms.Form):
-    """The readout request (campaigns/measure/readout.py): all optional; a network calibrates its factor."""
-
-    method = forms.ChoiceField(required=False, choices=[("did", "Difference-in-differences"),
-                                                        ("synthetic", "Synthetic control")],
-                               help_text="Both are computed; this one gives the lift, iROAS and calibration.")
-    spend = forms.CharField(required=False, label="Test spend", help_text="Extra spend in the treated regions.")
-    network = forms.CharField(required=False, help_text="The network whose ads were tested, to calibrate it.")
-    placement = forms.CharField(required=False)
-    campaign = forms.CharField(required=False)
-    attributed_sales = forms.CharField(required=False, label="Attributed sales",
-                                       help_text="Empty: the network's own attribution in the test.")
 
 
 def _experiment_or_404(experiment_id: int) -> Experiment:
@@ -159,6 +136,10 @@ def _readout_job(experiment: Experiment):
     return Job.objects.filter(kind=READOUT_JOB, params__experiment=experiment.pk).order_by("-created_at").first()
 
 
+def _money(value: float) -> Decimal:
+    return Decimal(str(round(value, 2)))
+
+
 def _candidate(design: dict) -> dict:
     return {**design, "cells": [", ".join(cell) for cell in design.get("cells") or []],
             "mde_text": _percent(design.get("mde")), "power_text": _percent(design.get("power_at_lift")),
@@ -166,15 +147,72 @@ def _candidate(design: dict) -> dict:
             "imbalance_text": _percent(design.get("imbalance"))}
 
 
-def _readout_context(readout: dict) -> dict:
+def _geo_design(experiment: Experiment) -> dict:
+    return {"design": _candidate(experiment.design or {}),
+            "alternatives": [_candidate(a) for a in experiment.alternatives or []],
+            "treated_cells": [", ".join(cell) for cell in experiment.treated],
+            "schedule": [{**step, "cells": [", ".join(cell) for cell in step.get("cells") or []]}
+                         for step in experiment.schedule or []],
+            "readout_note": "load its sales first; a readout needs at least a week of them."}
+
+
+def _switchback_design(experiment: Experiment) -> dict:
+    """The blocks (ON or OFF, analysed from the day after their washout) as a table and a strip of bars."""
+    design = experiment.design or {}
+    blocks = [{**step, "index": index, "on": step["action"] == "on"}
+              for index, step in enumerate((s for s in experiment.schedule if s["action"] in ("on", "off")), start=1)]
+    chart = _on_off_chart([(block["date"], block["on"], _analysed_days(block)) for block in blocks],
+                          names=("Ads on (days analysed)", "Ads off (days analysed)"), height=SCHEDULE_CHART_HEIGHT)
+    return {"design": {**design, "mde_text": _percent(design.get("mde")),
+                       "power_text": _percent(design.get("power_at_lift")),
+                       "lift_text": _percent(design.get("lift"), signed=True),
+                       "block_sd_text": _percent(design.get("block_sd"))},
+            "blocks": blocks, "schedule_chart": chart,
+            "schedule": [step for step in experiment.schedule if step["action"] not in ("on", "off")],
+            "readout_note": "load its sales first; a readout needs at least four whole blocks of them."}
+
+
+def _analysed_days(block: dict) -> Decimal:
+    until, first = dt.date.fromisoformat(block["until"]), dt.date.fromisoformat(block["analysed_from"])
+    return Decimal((until - first).days + 1)
+
+
+def _on_off_chart(blocks: list[tuple[str, bool, Decimal]], *, names: tuple[str, str], **size) -> Chart:
+    """A switchback's blocks as bars labelled by their first day, ON and OFF as two series (two colours)."""
+    return bar_chart(labels=[start[5:] for start, _, _ in blocks], **size, series=[
+        (names[0], [value if on else None for _, on, value in blocks]),
+        (names[1], [None if on else value for _, on, value in blocks])])
+
+
+def _holdout_design(experiment: Experiment) -> dict:
+    design = experiment.design or {}
+    return {"design": {**design, "mde_text": _percent(design.get("mde")),
+                       "power_text": _percent(design.get("power_at_lift")),
+                       "lift_text": _percent(design.get("lift"), signed=True),
+                       "share_text": _percent(design.get("holdout_share")),
+                       "rate_text": _percent(design.get("rate"), places=2),
+                       "revenue_mde_text": _percent(design.get("revenue_mde"))},
+            "schedule": experiment.schedule or [],
+            "readout_note": "then state each group's users, converters and revenue over the test (from the "
+                            "retailer's clean room) to read it out."}
+
+
+DESIGN_CONTEXT = {ExperimentKind.GEO: _geo_design, ExperimentKind.SWITCHBACK: _switchback_design,
+                  ExperimentKind.HOLDOUT: _holdout_design}
+
+
+def _lift_texts(cell: dict) -> dict:
+    low, high = cell["interval"]
+    return {"low": low, "high": high, "lift_text": _percent(cell["lift"], signed=True),
+            "low_text": _percent(low, signed=True), "high_text": _percent(high, signed=True)}
+
+
+def _geo_readout(readout: dict) -> dict:
     cells, rows = [], []
     for index, cell in enumerate(readout.get("cells") or [], start=1):
-        low, high = cell["interval"]
         synthetic = cell.get("synthetic") or {}
-        cells.append({**cell, "index": index, "regions": ", ".join(cell["treated"]), "low": low, "high": high,
-                      "method_name": METHOD_NAMES.get(cell.get("method", "did")),
-                      "lift_text": _percent(cell["lift"], signed=True), "low_text": _percent(low, signed=True),
-                      "high_text": _percent(high, signed=True), "over_time": _over_time(synthetic),
+        cells.append({**cell, **_lift_texts(cell), "index": index, "regions": ", ".join(cell["treated"]),
+                      "method_name": METHOD_NAMES.get(cell.get("method", "did")), "over_time": _over_time(synthetic),
                       "chart_id": f"readout-over-time-{index}",
                       "weights": ", ".join(f"{region} {weight:.0%}" for region, weight in sorted(
                           (synthetic.get("weights") or {}).items(), key=lambda item: -item[1]))})
@@ -182,9 +220,8 @@ def _readout_context(readout: dict) -> dict:
             result = cell.get(method) or (cell if method == "did" and "did" not in cell else {})
             if "lift" in result:
                 rows.append((f"Cell {index} · {SHORT_NAMES[method]}", result["lift"], *result["interval"]))
-    chart = interval_chart(rows=rows)
-    iroas_interval = readout.get("iroas_interval") or [None, None]
-    return {"cells": cells, "chart": chart, "iroas_low": iroas_interval[0], "iroas_high": iroas_interval[1]}
+    return {"cells": cells, "chart": interval_chart(rows=rows),
+            "chart_caption": "Lift against the controls' prediction"}
 
 
 def _over_time(synthetic: dict):
@@ -197,25 +234,50 @@ def _over_time(synthetic: dict):
     weeks = range(start, len(dates) - 6, 7)
     labels = [("test " if dates[i] >= series["test_from"] else "") + dates[i][5:] for i in weeks]
     return line_chart(labels=labels, series=[
-        ("Treated regions", [Decimal(str(round(sum(treated[i:i + 7]), 2))) for i in weeks]),
-        ("Synthetic control", [Decimal(str(round(sum(counterfactual[i:i + 7]), 2))) for i in weeks])])
+        ("Treated regions", [_money(sum(treated[i:i + 7])) for i in weeks]),
+        ("Synthetic control", [_money(sum(counterfactual[i:i + 7])) for i in weeks])])
 
 
-def _experiment_context(experiment: Experiment, readout_form: ReadoutForm | None = None) -> dict:
+def _switchback_readout(readout: dict) -> dict:
+    """ON against OFF: the lift with its interval, and each block's mean daily sales (washout left out)."""
+    cell = readout["cells"][0]
+    chart = _on_off_chart([(block["start"], block["on"], _money(block["mean"])) for block in cell.get("blocks") or []],
+                          names=("Ads on", "Ads off"))
+    return {"cells": [{**cell, **_lift_texts(cell)}], "blocks_chart": chart,
+            "chart": interval_chart(rows=[("Ads on vs off", cell["lift"], *cell["interval"])]),
+            "chart_caption": "Lift of the days with the ads on over the days with them off"}
+
+
+def _holdout_readout(readout: dict) -> dict:
+    cell = readout["cells"][0]
+    conversions = cell.get("incremental_conversions_interval") or [None, None]
+    sales = cell.get("incremental_sales_interval") or [None, None]
+    return {"cells": [{**cell, **_lift_texts(cell), "exposed_rate_text": _percent(cell["exposed_rate"], places=2),
+                       "holdout_rate_text": _percent(cell["holdout_rate"], places=2),
+                       "conversions_low": conversions[0], "conversions_high": conversions[1],
+                       "sales_low": sales[0], "sales_high": sales[1]}],
+            "chart": interval_chart(rows=[("Exposed vs holdout", cell["lift"], *cell["interval"])]),
+            "chart_caption": "Lift of the exposed users' conversion rate over the holdout's"}
+
+
+READOUT_CONTEXT = {ExperimentKind.GEO: _geo_readout, ExperimentKind.SWITCHBACK: _switchback_readout,
+                   ExperimentKind.HOLDOUT: _holdout_readout}
+
+
+def _experiment_context(experiment: Experiment, readout_form: RequestForm | None = None,
+                        cancel_error: str | None = None) -> dict:
     job = _readout_job(experiment)
     context: dict[str, Any] = {
-        "experiment": experiment, "design": _candidate(experiment.design or {}), "job": job,
-        "reading": job is not None and not job.is_finished,
+        "experiment": experiment, "job": job, "reading": job is not None and not job.is_finished,
         "job_failed": job is not None and job.status == "failed",
-        "alternatives": [_candidate(a) for a in experiment.alternatives or []],
-        "treated_cells": [", ".join(cell) for cell in experiment.treated],
-        "schedule": [{**step, "cells": [", ".join(cell) for cell in step.get("cells") or []]}
-                     for step in experiment.schedule or []],
-        "readout_form": readout_form or ReadoutForm(),
-        "test_over": experiment.end_date < timezone.localdate(),
+        "readout_form": readout_form or READOUT_FORMS[experiment.kind](),
+        "test_over": experiment.end_date < timezone.localdate(), "cancel_error": cancel_error,
+        **DESIGN_CONTEXT[experiment.kind](experiment),
     }
     if experiment.readout:
-        context["readout"] = {**experiment.readout, **_readout_context(experiment.readout)}
+        iroas_interval = experiment.readout.get("iroas_interval") or [None, None]
+        context["readout"] = {**experiment.readout, **READOUT_CONTEXT[experiment.kind](experiment.readout),
+                              "iroas_low": iroas_interval[0], "iroas_high": iroas_interval[1]}
     return context
 
 
@@ -238,17 +300,30 @@ def experiment_readout_submit(request, experiment_id: int):
     from tenants.jobs.services import job_create
 
     experiment = _experiment_or_404(experiment_id)
-    form = ReadoutForm(request.POST)
+    form = READOUT_FORMS[experiment.kind](request.POST)
     if form.is_valid():
         try:
-            params = readout_params({key: value for key, value in form.cleaned_data.items() if value != ""},
-                                    kind=experiment.kind)
+            params = readout_params(form.readout_request(), kind=experiment.kind)
         except MeasureRequestError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_request_error(exc)
         else:
             job_create(kind=READOUT_JOB, actor=request.user.actor, params={"experiment": experiment.pk, **params},
                        task=experiment_readout_task)
-            url = reverse("pages:experiment", args=[experiment.pk])
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            return _back_to(request, experiment)
     template = f"{EXPERIMENT_TEMPLATE}#readout-request" if request.htmx else EXPERIMENT_TEMPLATE
-    return render(request, template, _experiment_context(experiment, form))
+    return render(request, template, _experiment_context(experiment, readout_form=form))
+
+
+@require_POST
+@page(write=True)
+def experiment_cancel_submit(request, experiment_id: int):
+    """Cancel a designed or running experiment; one already read out or cancelled stays, with the reason shown."""
+    from campaigns.measure.experiments import experiment_cancel
+
+    experiment = _experiment_or_404(experiment_id)
+    try:
+        experiment_cancel(actor=request.user.actor, experiment=experiment)
+    except MeasureRequestError as exc:
+        template = f"{EXPERIMENT_TEMPLATE}#experiment-cancel" if request.htmx else EXPERIMENT_TEMPLATE
+        return render(request, template, _experiment_context(experiment, cancel_error=exc.message))
+    return _back_to(request, experiment)
