@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection
 
 from rmn_saas.errors import ApiError
 from tenants.jobs.models import Job
@@ -27,8 +28,12 @@ def generate_request(*, actor: str, prompt: str, max_new_tokens: int, system: st
             status_code=400, code="invalid", message=f"max_new_tokens must be between 1 and {limit}.",
             details={"max_new_tokens": f"between 1 and {limit}"},
         )
+    from governance.pii.hooks import redact_for_model
     from inference.tasks import generate_text
 
+    # The model never sees personal data, and the job row never stores it: what is queued is already masked.
+    prompt = redact_for_model(prompt, schema_name=connection.schema_name)
+    system = redact_for_model(system, schema_name=connection.schema_name) if system else system
     return job_create(
         kind="generate",
         actor=actor,

@@ -7,6 +7,7 @@ import os
 
 from celery.signals import worker_ready
 from django.conf import settings
+from django.db import connection
 
 from tenants.jobs.models import Job
 from tenants.jobs.runner import JobFailure, job_task
@@ -21,6 +22,7 @@ def base_model():
 
 @job_task(name="inference.generate")
 def generate_text(job: Job) -> dict:
+    from governance.pii.hooks import redact_for_model
     from inference.runtime import PromptTooLong
 
     job_progress(job=job, progress=0.05, message="loading model")
@@ -28,11 +30,13 @@ def generate_text(job: Job) -> dict:
     job_progress(job=job, progress=0.1, message="generating")
     params = job.params
     try:
-        return model.generate(
+        result = model.generate(
             prompt=params["prompt"], max_new_tokens=int(params["max_new_tokens"]), system=params.get("system")
         )
     except PromptTooLong as exc:
         raise JobFailure("prompt_too_long", str(exc)) from exc
+    # What leaves the model is redacted too: it can echo or invent identifiers.
+    return {**result, "text": redact_for_model(result["text"], schema_name=connection.schema_name)}
 
 
 @worker_ready.connect

@@ -19,9 +19,13 @@ from campaigns.measure.api import (
     ExperimentReadoutApi,
 )
 from campaigns.plans.api import PlanCompareApi, PlanDetailApi, PlanListCreateApi
+from governance.cleanroom.api import CleanRoomBudgetApi, CleanRoomQueryApi
+from governance.pii import urls as pii_urls
+from governance.policies import urls as policy_urls
 from inference.api import GenerateApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, MeApi, TokenObtainApi, TokenRefreshApi
 from tenants.jobs.api import JobCancelApi, JobDetailApi, JobListApi
+from tenants.leases_api import LeaseDetailApi, LeaseListCreateApi, LeaseQueriesApi, LeaseRevokeApi
 
 identity = [
     path("me", MeApi.as_view(), name="me"),
@@ -52,4 +56,12 @@ tenant = [
     path("plans", PlanListCreateApi.as_view(), name="plans"),
     path("plans/<int:plan_id>", PlanDetailApi.as_view(), name="plan-detail"),
     path("plans/<int:plan_id>/compare/<int:other_id>", PlanCompareApi.as_view(), name="plan-compare"),
+    path("leases", LeaseListCreateApi.as_view(), name="leases"),
+    path("leases/<int:lease_id>", LeaseDetailApi.as_view(), name="lease-detail"),
+    path("leases/<int:lease_id>/revoke", LeaseRevokeApi.as_view(), name="lease-revoke"),
+    path("leases/<int:lease_id>/queries", LeaseQueriesApi.as_view(), name="lease-queries"),
+    path("cleanroom/query", CleanRoomQueryApi.as_view(), name="cleanroom-query"),
+    path("cleanroom/budget", CleanRoomBudgetApi.as_view(), name="cleanroom-budget"),
+    *pii_urls.urlpatterns,
+    *policy_urls.urlpatterns,
 ]

@@ -5,6 +5,7 @@ Every variable is listed in the README's configuration table.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -47,6 +48,7 @@ SHARED_APPS = [
     "tenants",
     "tenants.accounts",
     "governance.audit",
+    "governance.policies",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -68,6 +70,7 @@ TENANT_APPS = [
     "governance.audit",
     "tenants.jobs",
     "campaigns",
+    "governance.cleanroom",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -226,6 +229,9 @@ CELERY_BEAT_SCHEDULE = {
 RMN_BASE_MODEL = os.environ.get("RMN_BASE_MODEL", "smollm2-135m-instruct")
 RMN_MODEL_CACHE_DIR = Path(os.environ.get("RMN_MODEL_CACHE_DIR", DATA_DIR / "models"))
 RMN_GENERATE_MAX_NEW_TOKENS = int(os.environ.get("RMN_GENERATE_MAX_NEW_TOKENS", "512"))
+# Per-tenant keys for PII hashing, {"schema": "hex"}; a tenant without one gets a key derived from SECRET_KEY
+# (governance/pii/keys.py), so rotating SECRET_KEY changes those tenants' hashes.
+RMN_PII_KEYS = json.loads(os.environ.get("RMN_PII_KEYS", "{}"))
 
 # Jobs still "running" after this long are marked failed by the beat sweep (a worker died mid-task).
 RMN_JOB_STALE_AFTER = timedelta(hours=int(os.environ.get("RMN_JOB_STALE_HOURS", "6")))

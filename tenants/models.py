@@ -98,3 +98,60 @@ class ApiKey(BaseModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Lease(BaseModel):
+    """A retailer's grant to a brand: which clean-room views and agents it may use, under which privacy terms
+    (k, differential privacy and its ε budget), until when, and at what price. Everything a brand does in a
+    retailer's enclave goes through one, and only aggregates come back."""
+
+    retailer = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="leases_granted")
+    brand = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="leases_held")
+    views = models.JSONField(default=list)  # clean-room views the brand may query
+    agents = models.JSONField(default=list)  # agents that may work in the retailer's enclave
+    k = models.PositiveIntegerField(default=50)  # rows backed by fewer distinct users are suppressed
+    dp = models.BooleanField(default=False)  # Laplace noise on every aggregate, charged to the budget
+    epsilon_budget = models.FloatField(default=0.0)
+    epsilon_per_query = models.FloatField(default=0.1)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    fixed_fee = models.DecimalField(max_digits=14, decimal_places=2, default=0)  # per month
+    incremental_share = models.DecimalField(max_digits=5, decimal_places=4, default=0)  # of measured incr. sales
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(k__gte=2), name="lease_k_at_least_2"),
+            models.CheckConstraint(condition=models.Q(epsilon_budget__gte=0), name="lease_budget_not_negative"),
+            models.CheckConstraint(condition=models.Q(epsilon_per_query__gt=0), name="lease_epsilon_positive"),
+            models.CheckConstraint(condition=models.Q(incremental_share__gte=0) & models.Q(incremental_share__lte=1),
+                                   name="lease_share_is_a_share"),
+            models.CheckConstraint(condition=~models.Q(retailer=models.F("brand")), name="lease_between_two_tenants"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lease {self.pk}: {self.retailer.slug} → {self.brand.slug}"
+
+
+class LeaseQuery(models.Model):
+    """One clean-room query run under a lease: the metering, the privacy ledger and the retailer's record of
+    what was asked. A repeated identical query is answered from here without spending ε again."""
+
+    lease = models.ForeignKey(Lease, on_delete=models.PROTECT, related_name="queries")
+    actor = models.CharField(max_length=150)
+    sql = models.TextField()
+    fingerprint = models.CharField(max_length=64)
+    epsilon = models.FloatField(default=0.0)  # charged to the lease's budget (0 without DP or when repeated)
+    rows_returned = models.PositiveIntegerField(default=0)
+    rows_suppressed = models.PositiveIntegerField(default=0)
+    answer = models.JSONField(default=dict)  # aggregates only: columns and rows as released
+    repeated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["lease", "fingerprint"], name="leasequery_lease_fingerprint")]
+
+    def __str__(self) -> str:
+        return f"query {self.pk} under lease {self.lease_id}"

@@ -29,7 +29,7 @@ from django.utils import timezone
 from scipy import stats
 
 from campaigns.measure.history import regional_sales
-from campaigns.measure.holdout_experiments import holdout_read_out, outcome_params
+from campaigns.measure.holdout_experiments import holdout_read_out, holdout_readout_params
 from campaigns.measure.models import Experiment, ExperimentKind, ExperimentStatus
 from campaigns.measure.requests import MeasureRequestError, _money
 from campaigns.measure.switchback_experiments import attributed_on, switchback_read_out
@@ -60,7 +60,7 @@ def readout_params(data: Any, *, kind: str = ExperimentKind.GEO) -> dict:
     if kind == ExperimentKind.GEO:
         out["method"] = method
     if kind == ExperimentKind.HOLDOUT:
-        out["outcome"] = outcome_params(data)
+        out.update(holdout_readout_params(data))
     for name in ("spend", "attributed_sales"):
         amount = _money(data, name)
         if amount is not None:

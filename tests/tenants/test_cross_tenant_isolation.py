@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.test import APIClient
 
+from governance.policies.demo import MEGAMART_POLICY_RULES
 from rmn_saas import api_urls
 from rmn_saas.errors import NOT_FOUND_MESSAGE
 from tenants.api import BAD_CREDENTIALS
@@ -69,7 +70,28 @@ ROUTES = [
     ("plans", "POST", "/api/v1/plans", {"budget": "1000", "scope": {"days": 7}}),
     ("plan-detail", "GET", "/api/v1/plans/{plan_id}", None),
     ("plan-compare", "GET", "/api/v1/plans/{plan_id}/compare/{other_id}", None),
+    ("leases", "GET", "/api/v1/leases", None),
+    ("leases", "POST", "/api/v1/leases", {"brand": "acme"}),
+    ("lease-detail", "GET", "/api/v1/leases/{lease_id}", None),
+    ("lease-revoke", "POST", "/api/v1/leases/{lease_id}/revoke", None),
+    ("lease-queries", "GET", "/api/v1/leases/{lease_id}/queries", None),
+    ("cleanroom-query", "POST", "/api/v1/cleanroom/query", {"lease": "{lease_id}", "sql": "SELECT segment, "
+                                                            "COUNT(*) FROM segments GROUP BY segment"}),
+    ("cleanroom-budget", "GET", "/api/v1/cleanroom/budget?lease={lease_id}", None),
+    ("governance-redact", "POST", "/api/v1/governance/redact", {"text": "mail jo@example.com", "mode": "mask"}),
+    ("governance-check-creative", "POST", "/api/v1/governance/check-creative",
+     {"retailer": "megamart", "placement": "in_grid", "text": "Chips"}),
+    ("governance-policies", "GET", "/api/v1/governance/policies", None),
+    ("governance-policies", "POST", "/api/v1/governance/policies",
+     {"retailer": "megamart", "rules": MEGAMART_POLICY_RULES[:1]}),
+    ("governance-policy-detail", "GET", "/api/v1/governance/policies/{version}", None),
+    ("governance-policy-activate", "POST", "/api/v1/governance/policies/{version}/activate", None),
 ]
+# Routes only a retailer uses: their control call is megamart's admin on megamart's domain.
+RETAILER_ROUTES = {("leases", "POST"), ("lease-revoke", "POST"), ("governance-policies", "GET"),
+                   ("governance-policies", "POST"), ("governance-policy-detail", "GET"),
+                   ("governance-policy-activate", "POST")}
+ID_KEYS = ("job_id", "key_id", "batch_id", "plan_id", "other_id", "experiment_id", "lease_id", "version")
 # The login routes take no credentials; their cross-tenant cases have their own tests below.
 LOGIN_ROUTES = {"token-obtain", "token-refresh"}
 ROUTE_PATTERNS = {pattern.name: f"api/v1/{pattern.pattern}" for pattern in api_urls.tenant}
@@ -83,10 +105,12 @@ def test_every_tenant_api_route_is_covered():
 
 
 @pytest.fixture
-def acme_objects(acme):
-    """A queued job, an active API key, an ingest batch and two plans of acme, which the other tenant's callers
-    aim at."""
+def acme_objects(acme, megamart):
+    """A queued job, an active API key, an ingest batch, two plans and an experiment of acme, a lease megamart
+    granted it and a draft policy version of megamart, which the other tenant's callers aim at."""
     from campaigns.models import Experiment, IngestBatch, Plan
+    from governance.policies.services import policy_import
+    from tenants.leases import lease_grant
 
     job = job_in(acme)
     _, key_id = api_key_for(acme, role="viewer", name="acme integration")
@@ -100,8 +124,12 @@ def acme_objects(acme):
         experiment = Experiment.objects.create(name="acme geo", kind="geo", created_by="user:acme-analyst",
                                                retailer="walmart", start_date=day, end_date=day, pre_from=day,
                                                pre_to=day, treated=[["US-W"]], control=["US-NE"])
+    lease = lease_grant(retailer=megamart, actor="user:megamart-admin", data={"brand": "acme"})
+    draft = policy_import(retailer=megamart, actor="user:megamart-admin",
+                          document={"retailer": "megamart", "rules": MEGAMART_POLICY_RULES[:1]})
     return {"job_id": str(job.id), "key_id": key_id, "batch_id": str(batch.pk), "job": job,
-            "plan_id": str(plans[0].pk), "other_id": str(plans[1].pk), "experiment_id": str(experiment.pk)}
+            "plan_id": str(plans[0].pk), "other_id": str(plans[1].pk), "experiment_id": str(experiment.pk),
+            "lease_id": str(lease.pk), "version": str(draft.version)}
 
 
 def _megamart_caller(kind: str, megamart, acme) -> tuple[APIClient, dict, dict]:
@@ -127,7 +155,10 @@ def _job_ids(tenant) -> set:
         return set(Job.objects.values_list("id", flat=True))
 
 
-def _call(client: APIClient, method: str, path: str, body):
+def _call(client: APIClient, method: str, path: str, body, objects: dict | None = None):
+    if isinstance(body, dict) and objects:
+        body = {key: (int(value.format(**objects)) if isinstance(value, str) and value.startswith("{") else value)
+                for key, value in body.items()}
     if callable(body):
         return getattr(client, method.lower())(path, body(), format="multipart")
     return getattr(client, method.lower())(path, body, format="json") if body else getattr(client, method.lower())(path)
@@ -144,7 +175,7 @@ def test_other_tenants_credentials_get_401_and_one_audit_row(acme, megamart, acm
     jobs_before = _job_ids(acme)
 
     # when they call one of acme's routes
-    response = _call(client, method, path, body)
+    response = _call(client, method, path, body, acme_objects)
 
     # then they are refused, with nothing of acme's in the answer
     assert response.status_code == 401
@@ -154,10 +185,9 @@ def test_other_tenants_credentials_get_401_and_one_audit_row(acme, megamart, acm
     assert [(row.actor, row.action, row.outcome, row.object_type, row.object_id) for row in rows] == [
         ("anonymous", f"api.{method.lower()}", "denied", "route", ROUTE_PATTERNS[name])
     ]
-    ids = {key: acme_objects[key] for key in ("job_id", "key_id", "batch_id", "plan_id", "other_id", "experiment_id")
-           if f"{{{key}}}" in template}
+    ids = {key: acme_objects[key] for key in ID_KEYS if f"{{{key}}}" in template.split("?")[0]}
     assert rows[0].details == {
-        "method": method, "path": path, "status": 401, **auth_details, **({"ids": ids} if ids else {})
+        "method": method, "path": path.split("?")[0], "status": 401, **auth_details, **({"ids": ids} if ids else {})
     }
     assert audit_rows(megamart, request_id=response["X-Request-ID"]) == []
     # and nothing of acme's changed
@@ -168,15 +198,17 @@ def test_other_tenants_credentials_get_401_and_one_audit_row(acme, megamart, acm
 
 
 @pytest.mark.parametrize(("name", "method", "template", "body"), ROUTES, ids=ROUTE_IDS)
-def test_own_tenants_credentials_pass_on_the_same_calls(acme, acme_objects, name, method, template, body):
-    # The control for the test above: the very same calls with acme's own admin succeed.
-    client = api_client_for(acme, username="acme-admin")
+def test_own_tenants_credentials_pass_on_the_same_calls(acme, megamart, acme_objects, name, method, template, body):
+    # The control for the test above: the very same calls with acme's own admin succeed (a retailer's routes with
+    # megamart's admin on its own domain).
+    own = megamart if (name, method) in RETAILER_ROUTES else acme
+    client = api_client_for(own, username=f"{own.slug}-admin")
 
-    response = _call(client, method, template.format(**acme_objects), body)
+    response = _call(client, method, template.format(**acme_objects), body, acme_objects)
 
     assert response.status_code in (200, 201, 202), response.content
-    [row] = audit_rows(acme, request_id=response["X-Request-ID"], action=f"api.{method.lower()}")
-    assert (row.actor, row.outcome) == ("user:acme-admin", "success")
+    [row] = audit_rows(own, request_id=response["X-Request-ID"], action=f"api.{method.lower()}")
+    assert (row.actor, row.outcome) == (f"user:{own.slug}-admin", "success")
     if name == "ingest":  # no worker runs here: remove the upload the job would have read
         from campaigns.services import upload_path
 
@@ -317,8 +349,9 @@ def test_platform_domain_does_not_serve_tenant_routes(platform, name, method, te
     client = api_client_for(platform, username="platform-admin")
 
     # when it calls a tenant-only route
-    response = _call(client, method, template.format(job_id=uuid.uuid4(), key_id="000000000000", batch_id=0,
-                                                     plan_id=0, other_id=0, experiment_id=0), body)
+    ids = {"job_id": uuid.uuid4(), "key_id": "000000000000", "batch_id": 0, "plan_id": 0, "other_id": 0,
+           "experiment_id": 0, "lease_id": 0, "version": 0}
+    response = _call(client, method, template.format(**ids), body, {key: str(value) for key, value in ids.items()})
 
     # then there is no such route here
     assert response.status_code == 404

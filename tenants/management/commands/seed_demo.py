@@ -1,5 +1,6 @@
-"""Create the demo tenants and users (idempotent): brand acme, retailer megamart and the platform, and load
-acme's year of demo exports (every network's real format, generated from a known truth) through the harmonizer."""
+"""Create the demo tenants and users (idempotent): brand acme, retailer megamart (with its demo ad policies) and
+the platform; load acme's year of demo exports (every network's real format, generated from a known truth)
+through the harmonizer, and MegaMart's clean room with two leases to acme."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
 
+from governance.policies.demo import demo_policy_ensure
 from tenants.models import Role, TenantKind
 from tenants.services import tenant_ensure, user_ensure
 
@@ -41,6 +43,8 @@ class Command(BaseCommand):
                 user_ensure(tenant=tenant, username=f"{prefix}-{role}", password=DEMO_PASSWORD, role=role,
                             email=f"{prefix}-{role}@example.com")
             self.stdout.write(f"{name}: {kind} tenant on {tenant.domains.first().domain}")
+            if slug == "megamart" and demo_policy_ensure(retailer=tenant):
+                self.stdout.write(f"  {name}: demo ad policies loaded and active")
         if not options["no_data"]:
             self._load_demo_data()
 
@@ -62,3 +66,31 @@ class Command(BaseCommand):
                 summary = result.to_dict()
                 self.stdout.write(f"  {name}: {summary['format']}, {summary['rows_loaded']:,} rows loaded, "
                                   f"{summary['rows_replaced']:,} replaced")
+        self._load_clean_room()
+
+    def _load_clean_room(self) -> None:
+        """MegaMart's clean room (about a million exposures and purchases with a known true lift, the truth in
+        `.data/demo/cleanroom_truth.json`) and two leases to acme: exact aggregates at k = 50, and a DP one."""
+        import json
+
+        from governance.cleanroom.demo import generate
+        from governance.cleanroom.models import Exposure
+        from tenants.leases import lease_grant
+        from tenants.models import Lease, Tenant
+
+        with schema_context("megamart"):
+            if not Exposure.objects.exists():
+                self.stdout.write("generating MegaMart's clean room (about 20 s) ...")
+                truth = generate()
+                (settings.DATA_DIR / "demo" / "cleanroom_truth.json").write_text(json.dumps(truth, indent=2))
+                self.stdout.write(f"  {truth['exposures']:,} exposures, {truth['purchases']:,} purchases")
+        megamart = Tenant.objects.get(slug="megamart")
+        if not Lease.objects.filter(retailer=megamart).exists():
+            with schema_context("megamart"):
+                for terms in ({"agents": ["measurement", "planner"]},
+                              {"dp": True, "epsilon_budget": 5.0, "epsilon_per_query": 0.5, "agents": ["planner"]}):
+                    lease = lease_grant(retailer=megamart, actor="seed_demo", data={"brand": "acme", "days": 365,
+                                                                                     "fixed_fee": "2500.00",
+                                                                                     "incremental_share": "0.05",
+                                                                                     **terms})
+                    self.stdout.write(f"  lease {lease.pk}: megamart → acme (dp={lease.dp})")

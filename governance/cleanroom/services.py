@@ -1,0 +1,104 @@
+"""A brand's clean-room query under a lease, end to end: the lease checked (an expired or revoked one is refused
+at the first query), the SQL verified (a refused one runs nothing and says which clause broke which rule), the
+privacy budget checked and charged, the query run in the retailer's schema, the answer released (k-anonymity,
+DP noise) and the run recorded: the lease's ledger (public schema) and both tenants' audit logs.
+
+A repeated identical query under a DP lease gets the answer it got the first time without spending ε again:
+re-asking for fresh noise is how averaging attacks strip it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.db import connection, transaction
+from django_tenants.utils import schema_context
+
+from governance.audit.models import Outcome
+from governance.audit.services import audit_record
+from governance.cleanroom.execute import HAVING_UNDER_DP, run
+from governance.cleanroom.verify import QueryRefused, verify
+from tenants.leases import LeaseError, epsilon_spent, lease_for_use
+from tenants.models import Lease, LeaseQuery, Tenant
+
+ACTION = "cleanroom.query"
+BUDGET_EXHAUSTED = ("this query needs ε = {need:g} but the lease has {left:g} of its {budget:g} left; nothing was run "
+                    "(repeating an earlier query is free)")
+
+
+class CleanRoomError(ValueError):
+    def __init__(self, message: str, *, status: int, code: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.message, self.status, self.code, self.details = message, status, code, details or {}
+
+
+def clean_room_query(*, brand: Tenant, actor: str, lease_id: Any, sql: Any) -> dict:
+    if not isinstance(sql, str) or not sql.strip():
+        raise CleanRoomError("sql: write one SELECT over the leased views", status=400, code="invalid_request",
+                             details={"field": "sql"})
+    lease = _lease(brand, lease_id)
+    try:
+        verified = verify(sql, allowed_views=set(lease.views))
+        if lease.dp and verified.having:
+            raise QueryRefused("HAVING", "having_under_dp", HAVING_UNDER_DP)
+    except QueryRefused as exc:
+        _audit_both(lease, actor, outcome=Outcome.DENIED,
+                    details={"sql": sql[:2000], "clause": exc.clause, "rule": exc.rule})
+        raise CleanRoomError(exc.message, status=400, code="query_refused",
+                             details={"clause": exc.clause, "rule": exc.rule}) from exc
+    refusal = None
+    with transaction.atomic():
+        lease = _lease(brand, lease_id, lock=True)  # one query at a time per lease: the budget is checked once
+        earlier = (LeaseQuery.objects.filter(lease=lease, fingerprint=verified.fingerprint, repeated=False)
+                   .order_by("created_at").first() if lease.dp else None)
+        epsilon = lease.epsilon_per_query if lease.dp and earlier is None else 0.0
+        left = lease.epsilon_budget - epsilon_spent(lease) if lease.dp else None
+        if lease.dp and epsilon > left + 1e-12:
+            refusal = CleanRoomError(
+                BUDGET_EXHAUSTED.format(need=epsilon, left=max(0.0, left), budget=lease.epsilon_budget),
+                status=403, code="privacy_budget_exhausted", details={"epsilon_left": max(0.0, left)})
+        else:
+            answer = earlier.answer if earlier is not None else _run(lease, verified, epsilon)
+            entry = LeaseQuery.objects.create(
+                lease=lease, actor=actor, sql=verified.sql, fingerprint=verified.fingerprint, epsilon=epsilon,
+                rows_returned=len(answer["rows"]), rows_suppressed=answer["suppressed"], answer=answer,
+                repeated=earlier is not None)
+            _audit_both(lease, actor, details={
+                "query": entry.pk, "sql": verified.sql, "rows_returned": entry.rows_returned,
+                "rows_suppressed": entry.rows_suppressed, "epsilon": epsilon, "repeated": entry.repeated})
+    if refusal is not None:
+        _audit_both(lease, actor, outcome=Outcome.DENIED, details={"sql": verified.sql, "refused": refusal.code})
+        raise refusal
+    return {"query": entry.pk, "lease": lease.pk, **answer, "k": lease.k, "dp": lease.dp, "epsilon": epsilon,
+            "epsilon_left": left - epsilon if lease.dp else None, "repeated": entry.repeated}
+
+
+def _lease(brand: Tenant, lease_id: Any, *, lock: bool = False) -> Lease:
+    try:
+        return lease_for_use(lease_id=lease_id, brand=brand, lock=lock)
+    except LeaseError as exc:
+        raise CleanRoomError(exc.message, status=exc.status, code=exc.code, details={"field": exc.field}) from exc
+
+
+def _run(lease: Lease, verified, epsilon: float) -> dict:
+    try:
+        with schema_context(lease.retailer.schema_name):
+            released = run(verified, schema=lease.retailer.schema_name, k=lease.k,
+                           epsilon=epsilon if lease.dp else None)
+    except Exception as exc:  # a timeout or a type error in Postgres: the query ran nothing that is kept
+        if connection.needs_rollback:
+            raise
+        raise CleanRoomError(f"the query could not be run: {str(exc).splitlines()[0]}", status=400,
+                             code="query_failed") from exc
+    return {key: value for key, value in asdict(released).items() if key != "epsilon"}
+
+
+def _audit_both(lease: Lease, actor: str, *, outcome: str = Outcome.SUCCESS, details: dict) -> None:
+    """The brand's audit log (the current schema) and the retailer's: a retailer sees every query under its
+    leases, refused ones included."""
+    details = {"lease": lease.pk, **details}
+    audit_record(actor=actor, action=ACTION, outcome=outcome, object_type="lease", object_id=str(lease.pk),
+                 details=details)
+    with schema_context(lease.retailer.schema_name):
+        audit_record(actor=f"{lease.brand.slug}:{actor}", action=ACTION, outcome=outcome, object_type="lease",
+                     object_id=str(lease.pk), details=details)
