@@ -25,7 +25,13 @@ from governance.policies import urls as policy_urls
 from inference.api import GenerateApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, MeApi, TokenObtainApi, TokenRefreshApi
 from tenants.jobs.api import JobCancelApi, JobDetailApi, JobListApi
-from tenants.leases_api import LeaseDetailApi, LeaseListCreateApi, LeaseQueriesApi, LeaseRevokeApi
+from tenants.leases_api import (
+    LeaseDetailApi,
+    LeaseListCreateApi,
+    LeaseQueriesApi,
+    LeaseRevokeApi,
+    LeaseStatementApi,
+)
 
 identity = [
     path("me", MeApi.as_view(), name="me"),
@@ -60,6 +66,7 @@ tenant = [
     path("leases/<int:lease_id>", LeaseDetailApi.as_view(), name="lease-detail"),
     path("leases/<int:lease_id>/revoke", LeaseRevokeApi.as_view(), name="lease-revoke"),
     path("leases/<int:lease_id>/queries", LeaseQueriesApi.as_view(), name="lease-queries"),
+    path("leases/<int:lease_id>/statement", LeaseStatementApi.as_view(), name="lease-statement"),
     path("cleanroom/query", CleanRoomQueryApi.as_view(), name="cleanroom-query"),
     path("cleanroom/budget", CleanRoomBudgetApi.as_view(), name="cleanroom-budget"),
     *pii_urls.urlpatterns,

@@ -83,3 +83,19 @@ class LeaseQueriesApi(APIView):
             {"id": q.pk, "actor": q.actor, "sql": q.sql, "epsilon": q.epsilon, "rows_returned": q.rows_returned,
              "rows_suppressed": q.rows_suppressed, "repeated": q.repeated, "created_at": q.created_at.isoformat()}
             for q in page])
+
+
+class LeaseStatementApi(APIView):
+    @extend_schema(responses=dict, summary="A lease's monthly statement (?month=YYYY-MM): fee, performance share, "
+                                           "the readouts behind it, usage")
+    def get(self, request, lease_id: int):
+        from django.utils import timezone
+
+        from tenants.statements import lease_statement
+
+        lease = _lease_or_404(request.tenant, lease_id)
+        month = request.query_params.get("month") or timezone.localdate().strftime("%Y-%m")
+        try:
+            return Response(lease_statement(lease, month))
+        except LeaseError as exc:
+            raise lease_api_error(exc) from exc

@@ -75,6 +75,7 @@ ROUTES = [
     ("lease-detail", "GET", "/api/v1/leases/{lease_id}", None),
     ("lease-revoke", "POST", "/api/v1/leases/{lease_id}/revoke", None),
     ("lease-queries", "GET", "/api/v1/leases/{lease_id}/queries", None),
+    ("lease-statement", "GET", "/api/v1/leases/{lease_id}/statement?month=2026-11", None),
     ("cleanroom-query", "POST", "/api/v1/cleanroom/query", {"lease": "{lease_id}", "sql": "SELECT segment, "
                                                             "COUNT(*) FROM segments GROUP BY segment"}),
     ("cleanroom-budget", "GET", "/api/v1/cleanroom/budget?lease={lease_id}", None),
