@@ -19,7 +19,7 @@ from campaigns.measure.api import (
     ExperimentReadoutApi,
 )
 from campaigns.plans.api import PlanCompareApi, PlanDetailApi, PlanListCreateApi
-from governance.cleanroom.api import CleanRoomBudgetApi, CleanRoomQueryApi
+from governance.cleanroom.api import CleanRoomAudienceApi, CleanRoomBudgetApi, CleanRoomQueryApi
 from governance.pii import urls as pii_urls
 from governance.policies import urls as policy_urls
 from inference.api import GenerateApi
@@ -69,6 +69,7 @@ tenant = [
     path("leases/<int:lease_id>/statement", LeaseStatementApi.as_view(), name="lease-statement"),
     path("cleanroom/query", CleanRoomQueryApi.as_view(), name="cleanroom-query"),
     path("cleanroom/budget", CleanRoomBudgetApi.as_view(), name="cleanroom-budget"),
+    path("cleanroom/audience", CleanRoomAudienceApi.as_view(), name="cleanroom-audience"),
     *pii_urls.urlpatterns,
     *policy_urls.urlpatterns,
 ]

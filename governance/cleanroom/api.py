@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.cleanroom.services import CleanRoomError, clean_room_query
+from governance.cleanroom.services import CleanRoomError, audience_upload, clean_room_query
 from rmn_saas.errors import ApiError
 from tenants.leases import LeaseError, lease_for_use, lease_summary
 from tenants.leases_api import lease_api_error
@@ -38,3 +38,17 @@ class CleanRoomBudgetApi(APIView):
         except LeaseError as exc:
             raise lease_api_error(exc) from exc
         return Response(lease_summary(lease))
+
+
+class CleanRoomAudienceApi(APIView):
+    """Analysts and admins of the brand holding the lease upload a hashed audience to join in queries."""
+
+    @extend_schema(request=dict, responses={201: dict}, summary="Upload a hashed audience for a lease")
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        try:
+            stored = audience_upload(brand=request.tenant, actor=request.user.actor, lease_id=data.get("lease"),
+                                     audience=data.get("audience"), user_keys=data.get("user_keys"))
+        except CleanRoomError as exc:
+            raise ApiError(status_code=exc.status, code=exc.code, message=exc.message, details=exc.details) from exc
+        return Response(stored, status=201)

@@ -46,14 +46,32 @@ class Released:
     noise_sd: dict[str, float] = field(default_factory=dict)  # per released column, under DP (Laplace: √2·Δ/ε)
 
 
-def run(verified: VerifiedQuery, *, schema: str, k: int, epsilon: float | None = None) -> Released:
-    """Run `verified` in `schema`; with `epsilon`, release it under ε-differential privacy."""
+def run(verified: VerifiedQuery, *, schema: str, k: int, epsilon: float | None = None,
+        lease_id: int | None = None) -> Released:
+    """Run `verified` in `schema`; with `epsilon`, release it under ε-differential privacy. A query on the brand's
+    uploaded `audience` sees only the rows uploaded under `lease_id`."""
     if epsilon is None:
-        rows = _fetch(verified.sql, schema)
+        rows = _fetch(_scoped(verified.sql, lease_id), schema)
         users = verified.columns.index(USERS_COLUMN)
         kept = [row for row in rows if row[users] >= k]
         return Released(list(verified.columns), [_plain(row) for row in kept], len(rows) - len(kept))
-    return _private(verified, schema=schema, k=k, epsilon=epsilon)
+    return _private(verified, schema=schema, k=k, epsilon=epsilon, lease_id=lease_id)
+
+
+def _scoped(sql: str, lease_id: int | None) -> str:
+    """`audience` is not a view: it is the uploads of one lease, put in as a subquery filtered on that lease."""
+    if '"audience"' not in sql:
+        return sql
+    if lease_id is None:
+        raise ValueError("the audience view needs the lease whose upload it is")
+    tree = sqlglot.parse_one(sql, read="postgres")
+    for table in list(tree.find_all(exp.Table)):
+        if table.name == "audience":
+            uploads = (exp.select("user_key", "audience").from_("cleanroom_audience")
+                       .where(exp.EQ(this=exp.column("lease_id"), expression=exp.Literal.number(int(lease_id)))))
+            table.replace(exp.Subquery(this=uploads, alias=exp.TableAlias(
+                this=exp.to_identifier(table.alias_or_name, quoted=True))))
+    return tree.sql(dialect="postgres")
 
 
 def _fetch(sql: str, schema: str) -> list[tuple]:
@@ -88,16 +106,16 @@ class _Release:
     sensitivity: float
 
 
-def _private(verified: VerifiedQuery, *, schema: str, k: int, epsilon: float) -> Released:
+def _private(verified: VerifiedQuery, *, schema: str, k: int, epsilon: float, lease_id: int | None) -> Released:
     if verified.having:
         raise ValueError(HAVING_UNDER_DP)
     sql, releases, outputs = _bounded(verified)
-    rows = _fetch(sql, schema)
+    rows = _fetch(_scoped(sql, lease_id), schema)
     dims = len(verified.dimensions)
     each = epsilon / len(releases)  # sequential composition over the released aggregates
     noisy: dict[str, np.ndarray] = {}
     for index, release in enumerate(releases):
-        values = [float(row[dims + index]) for row in rows]
+        values = [float(row[dims + index] or 0) for row in rows]  # SUM over nothing is NULL
         noisy[release.column] = laplace(values, sensitivity=release.sensitivity, epsilon=each) if rows else \
             np.zeros(0)
     out_rows = []

@@ -48,3 +48,20 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.segment
+
+
+class Audience(models.Model):
+    """A brand's uploaded audience (hashed user keys), kept in the retailer's schema for one lease: the executor
+    exposes it to that lease's queries, and only those, as the view `audience(user_key, audience)`."""
+
+    lease_id = models.BigIntegerField()
+    audience = models.CharField(max_length=64)
+    user_key = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "cleanroom_audience"
+        indexes = [models.Index(fields=["lease_id", "audience"], name="cleanroom_audience_lease"),
+                   models.Index(fields=["user_key"], name="cleanroom_audience_user")]
+
+    def __str__(self) -> str:
+        return f"{self.audience} (lease {self.lease_id})"

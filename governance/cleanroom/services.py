@@ -38,7 +38,8 @@ def clean_room_query(*, brand: Tenant, actor: str, lease_id: Any, sql: Any) -> d
                              details={"field": "sql"})
     lease = _lease(brand, lease_id)
     try:
-        verified = verify(sql, allowed_views=set(lease.views))
+        # The brand's own uploaded audience is always joinable under its lease; the retailer's views as granted.
+        verified = verify(sql, allowed_views=set(lease.views) | {"audience"})
         if lease.dp and verified.having:
             raise QueryRefused("HAVING", "having_under_dp", HAVING_UNDER_DP)
     except QueryRefused as exc:
@@ -84,7 +85,7 @@ def _run(lease: Lease, verified, epsilon: float) -> dict:
     try:
         with schema_context(lease.retailer.schema_name):
             released = run(verified, schema=lease.retailer.schema_name, k=lease.k,
-                           epsilon=epsilon if lease.dp else None)
+                           epsilon=epsilon if lease.dp else None, lease_id=lease.pk)
     except Exception as exc:  # a timeout or a type error in Postgres: the query ran nothing that is kept
         if connection.needs_rollback:
             raise
@@ -93,12 +94,42 @@ def _run(lease: Lease, verified, epsilon: float) -> dict:
     return {key: value for key, value in asdict(released).items() if key != "epsilon"}
 
 
-def _audit_both(lease: Lease, actor: str, *, outcome: str = Outcome.SUCCESS, details: dict) -> None:
+def _audit_both(lease: Lease, actor: str, *, outcome: str = Outcome.SUCCESS, details: dict,
+                action: str = ACTION) -> None:
     """The brand's audit log (the current schema) and the retailer's: a retailer sees every query under its
     leases, refused ones included."""
     details = {"lease": lease.pk, **details}
-    audit_record(actor=actor, action=ACTION, outcome=outcome, object_type="lease", object_id=str(lease.pk),
+    audit_record(actor=actor, action=action, outcome=outcome, object_type="lease", object_id=str(lease.pk),
                  details=details)
     with schema_context(lease.retailer.schema_name):
-        audit_record(actor=f"{lease.brand.slug}:{actor}", action=ACTION, outcome=outcome, object_type="lease",
+        audit_record(actor=f"{lease.brand.slug}:{actor}", action=action, outcome=outcome, object_type="lease",
                      object_id=str(lease.pk), details=details)
+
+
+MAX_AUDIENCE = 1_000_000
+AUDIENCE_NAME = "audience: a name of letters, digits, spaces, - and _ (at most 64)"
+USER_KEYS = "user_keys: a list of hashed shopper keys (hex, at most 64 characters), at most 1,000,000"
+
+
+def audience_upload(*, brand: Tenant, actor: str, lease_id: Any, audience: Any, user_keys: Any) -> dict:
+    """A brand's hashed audience, stored in the retailer's schema for this lease only (an upload under the same
+    name replaces the earlier one). Queries join it on user_key; nothing in it can be read back row by row."""
+    if not isinstance(audience, str) or not audience.strip() or len(audience) > 64 or \
+            not all(ch.isalnum() or ch in " -_" for ch in audience):
+        raise CleanRoomError(AUDIENCE_NAME, status=400, code="invalid_request", details={"field": "audience"})
+    if not isinstance(user_keys, list) or len(user_keys) > MAX_AUDIENCE or not all(
+            isinstance(key, str) and 0 < len(key) <= 64 and all(ch in "0123456789abcdef" for ch in key.lower())
+            for key in user_keys):
+        raise CleanRoomError(USER_KEYS, status=400, code="invalid_request", details={"field": "user_keys"})
+    with transaction.atomic():
+        lease = _lease(brand, lease_id, lock=True)
+        with schema_context(lease.retailer.schema_name):
+            from governance.cleanroom.models import Audience
+
+            Audience.objects.filter(lease_id=lease.pk, audience=audience).delete()
+            Audience.objects.bulk_create(
+                [Audience(lease_id=lease.pk, audience=audience, user_key=key.lower()) for key in set(user_keys)],
+                batch_size=10_000)
+        _audit_both(lease, actor, action="cleanroom.audience_upload",
+                    details={"audience": audience, "uploaded": len(set(user_keys))})
+    return {"lease": lease.pk, "audience": audience, "user_keys": len(set(user_keys))}

@@ -79,6 +79,8 @@ ROUTES = [
     ("cleanroom-query", "POST", "/api/v1/cleanroom/query", {"lease": "{lease_id}", "sql": "SELECT segment, "
                                                             "COUNT(*) FROM segments GROUP BY segment"}),
     ("cleanroom-budget", "GET", "/api/v1/cleanroom/budget?lease={lease_id}", None),
+    ("cleanroom-audience", "POST", "/api/v1/cleanroom/audience", {"lease": "{lease_id}", "audience": "vips",
+                                                                  "user_keys": ["ab12", "cd34"]}),
     ("governance-redact", "POST", "/api/v1/governance/redact", {"text": "mail jo@example.com", "mode": "mask"}),
     ("governance-check-creative", "POST", "/api/v1/governance/check-creative",
      {"retailer": "megamart", "placement": "in_grid", "text": "Chips"}),
