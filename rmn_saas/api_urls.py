@@ -19,9 +19,11 @@ from campaigns.measure.api import (
     ExperimentReadoutApi,
 )
 from campaigns.plans.api import PlanCompareApi, PlanDetailApi, PlanListCreateApi
+from governance.audit.api import AuditExportApi, AuditListApi
 from governance.cleanroom.api import CleanRoomAudienceApi, CleanRoomBudgetApi, CleanRoomQueryApi
 from governance.pii import urls as pii_urls
 from governance.policies import urls as policy_urls
+from governance.scan_api import GovernanceScanApi
 from inference.api import GenerateApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, MeApi, TokenObtainApi, TokenRefreshApi
 from tenants.jobs.api import JobCancelApi, JobDetailApi, JobListApi
@@ -70,6 +72,9 @@ tenant = [
     path("cleanroom/query", CleanRoomQueryApi.as_view(), name="cleanroom-query"),
     path("cleanroom/budget", CleanRoomBudgetApi.as_view(), name="cleanroom-budget"),
     path("cleanroom/audience", CleanRoomAudienceApi.as_view(), name="cleanroom-audience"),
+    path("governance/scan", GovernanceScanApi.as_view(), name="governance-scan"),
+    path("audit", AuditListApi.as_view(), name="audit"),
+    path("audit/export.csv", AuditExportApi.as_view(), name="audit-export"),
     *pii_urls.urlpatterns,
     *policy_urls.urlpatterns,
 ]
