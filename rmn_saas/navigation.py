@@ -21,6 +21,7 @@ NAV_ITEMS = (
     NavItem("Performance", "pages:performance"),
     NavItem("Plans", "pages:plans"),
     NavItem("Experiments", "pages:experiments"),
+    NavItem("Leases", "pages:leases"),
     NavItem("Assistant", "pages:generate"),
     NavItem("Jobs", "pages:jobs"),
     NavItem("API keys", "pages:api-keys", admin_only=True),

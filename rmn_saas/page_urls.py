@@ -23,6 +23,7 @@ from campaigns.views import (
 from governance.audit.views import audit_page
 from inference.views import generate_page
 from tenants.jobs.views import job_progress_partial, jobs_page
+from tenants.lease_views import lease_grant_submit, lease_page, lease_query_submit, lease_revoke_submit, leases_page
 from tenants.views import api_key_revoke_view, api_keys_page, dashboard
 
 app_name = "pages"
@@ -52,4 +53,9 @@ urlpatterns = [
     path("experiments/<int:experiment_id>/", experiment_page, name="experiment"),
     path("experiments/<int:experiment_id>/readout", experiment_readout_submit, name="experiment-readout"),
     path("experiments/<int:experiment_id>/cancel", experiment_cancel_submit, name="experiment-cancel"),
+    path("leases/", leases_page, name="leases"),
+    path("leases/grant", lease_grant_submit, name="lease-grant"),
+    path("leases/<int:lease_id>/", lease_page, name="lease"),
+    path("leases/<int:lease_id>/revoke", lease_revoke_submit, name="lease-revoke"),
+    path("leases/<int:lease_id>/query", lease_query_submit, name="lease-query"),
 ]

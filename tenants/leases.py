@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from governance.audit.services import audit_record
@@ -18,6 +18,7 @@ from tenants.models import Lease, LeaseQuery, Tenant, TenantKind
 CLEAN_ROOM_VIEWS = ("exposures", "purchases", "segments")
 AGENTS = ("planner", "budget", "measurement", "creative", "governance", "ops")
 MIN_K = 10  # below this, "aggregate" stops meaning anything; a retailer's policy may ask for more
+NOT_YOURS = "No such lease for this tenant."
 
 
 class LeaseError(ValueError):
@@ -90,6 +91,20 @@ def lease_for_use(*, lease_id: Any, brand: Tenant, lock: bool = False) -> Lease:
     if lease.expires_at <= timezone.now():
         raise LeaseError("lease", f"lease {lease.pk} expired on {lease.expires_at:%Y-%m-%d}", status=403,
                          code="lease_expired")
+    return lease
+
+
+def lease_list(*, tenant: Tenant) -> QuerySet[Lease]:
+    """A retailer's granted leases, or a brand's held ones, newest first; nobody else's."""
+    side = {"retailer": tenant} if tenant.kind == TenantKind.RETAILER else {"brand": tenant}
+    return Lease.objects.filter(**side).select_related("retailer", "brand").order_by("-created_at")
+
+
+def lease_for_tenant(*, tenant: Tenant, lease_id: int) -> Lease:
+    """A lease either side of it may read: the same not-found error whether it is missing or not yours."""
+    lease = lease_list(tenant=tenant).filter(pk=lease_id).first()
+    if lease is None:
+        raise LeaseError("lease", NOT_YOURS, status=404, code="not_found")
     return lease
 
 

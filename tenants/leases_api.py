@@ -10,28 +10,28 @@ from rest_framework.views import APIView
 
 from rmn_saas.errors import ApiError
 from rmn_saas.pagination import ListPagination
-from tenants.leases import LeaseError, lease_grant, lease_revoke, lease_summary
-from tenants.models import Lease, LeaseQuery, TenantKind
+from tenants.leases import (
+    NOT_YOURS,
+    LeaseError,
+    lease_for_tenant,
+    lease_grant,
+    lease_list,
+    lease_revoke,
+    lease_summary,
+)
+from tenants.models import Lease, LeaseQuery
 from tenants.permissions import IsTenantAdmin
-
-NOT_YOURS = "No such lease for this tenant."
 
 
 def lease_api_error(exc: LeaseError) -> ApiError:
     return ApiError(status_code=exc.status, code=exc.code, message=exc.message, details={"field": exc.field})
 
 
-def _leases_of(tenant):
-    """A retailer's granted leases, or a brand's held ones; nobody else's."""
-    side = {"retailer": tenant} if tenant.kind == TenantKind.RETAILER else {"brand": tenant}
-    return Lease.objects.filter(**side).select_related("retailer", "brand").order_by("-created_at")
-
-
 def _lease_or_404(tenant, lease_id: int) -> Lease:
-    lease = _leases_of(tenant).filter(pk=lease_id).first()
-    if lease is None:
-        raise ApiError(status_code=404, code="not_found", message=NOT_YOURS)
-    return lease
+    try:
+        return lease_for_tenant(tenant=tenant, lease_id=lease_id)
+    except LeaseError:
+        raise ApiError(status_code=404, code="not_found", message=NOT_YOURS) from None
 
 
 class LeaseListCreateApi(APIView):
@@ -41,7 +41,7 @@ class LeaseListCreateApi(APIView):
     @extend_schema(responses=dict, summary="Leases this tenant granted (retailer) or holds (brand)")
     def get(self, request):
         paginator = ListPagination()
-        page = paginator.paginate_queryset(_leases_of(request.tenant), request, view=self)
+        page = paginator.paginate_queryset(lease_list(tenant=request.tenant), request, view=self)
         return paginator.get_paginated_response([lease_summary(lease) for lease in page])
 
     @extend_schema(request=dict, responses={201: dict}, summary="Grant a brand a lease (retailer admins)")

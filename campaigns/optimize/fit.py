@@ -1,7 +1,8 @@
 """Fit per-cell response curves (incremental sales vs daily spend) from history, with partial pooling per group.
 
-Each group (the cells' parent node) is fitted first on its pooled points; each cell is then fitted by MAP with
-log-normal priors centred on its group's fit, and a Laplace approximation gives posterior draws for `Cell.samples`.
+Pooling runs up the hierarchy: all cells together give one shape, each group (the cells' parent node) is fitted on
+its pooled points with that shape as its prior, and each cell is then fitted by MAP with log-normal priors centred
+on its group's fit; a Laplace approximation gives posterior draws for `Cell.samples`.
 Residuals are weighed by a noise sd that grows with expected sales (var = a·μ + b·μ², fitted per fit): daily sales
 swing in proportion to their level, and equal weights let a few big days pull the curve's shape.
 """
@@ -27,6 +28,7 @@ THIN_POINTS = 10
 CELL_PRIOR_SD = 0.5
 # The group's own prior is weak: it only keeps a pooled fit of unsaturated data from running off to infinity.
 GROUP_PRIOR_SD = 2.0
+TOP_PRIOR_SD = 1.0  # a group around the all-cells shape: loose enough that a group with data moves away freely
 K_PRIOR_SD = 1.5  # on logit((k - K_MIN) / (K_MAX - K_MIN))
 MAX_LOG_STEP = 30.0
 
@@ -285,9 +287,16 @@ def fit_cells(
     scales = {cell_id: _scale(np.array(points)) for cell_id, points in cells.items()}
     normalized = {c: np.array(points) / np.array(scales[c]) for c, points in cells.items()}
     results: dict[str, FitResult] = {}
+    # One level up: every cell's normalized points together give the shape each group is pulled towards, so a
+    # group with little data (a new placement, a network with few SKUs) borrows from all the others.
+    everything = np.concatenate(list(normalized.values()))
+    top = _fit(form, _Points(everything[:, 0], everything[:, 1]),
+               _Prior(_initial(form, everything[:, 0], everything[:, 1]), _prior_sd(form, GROUP_PRIOR_SD)),
+               sigma=None, weighted=False) if len(groups) > 1 else None
     for group_id, members in groups.items():
         pooled = np.concatenate([normalized[c] for c in members])
-        initial = _Prior(_initial(form, pooled[:, 0], pooled[:, 1]), _prior_sd(form, GROUP_PRIOR_SD))
+        initial = (_Prior(top.theta, _prior_sd(form, TOP_PRIOR_SD)) if top is not None else
+                   _Prior(_initial(form, pooled[:, 0], pooled[:, 1]), _prior_sd(form, GROUP_PRIOR_SD)))
         candidates = LAGS if days else (NO_LAG,)
         # The lag is chosen on equal weights, so every candidate is scored on the same residual scale, and without
         # each cell's first week, whose sales may include the tail of spend from before the history starts.
