@@ -77,8 +77,9 @@ def lease_revoke(*, retailer: Tenant, lease: Lease, actor: str) -> Lease:
     return lease
 
 
-def lease_for_use(*, lease_id: Any, brand: Tenant, lock: bool = False) -> Lease:
-    """The brand's lease, if it may be used now: not another tenant's, not revoked, not expired."""
+def lease_for_use(*, lease_id: Any, brand: Tenant, lock: bool = False, agent: str | None = None) -> Lease:
+    """The brand's lease, if it may be used now: not another tenant's, not revoked, not expired — and, when an
+    agent is the one using it, granted to that agent (a person using it directly needs no agent grant)."""
     if isinstance(lease_id, bool) or not isinstance(lease_id, int):
         raise LeaseError("lease", "must be the id of one of your leases")
     leases = Lease.objects.select_related("retailer", "brand")
@@ -91,6 +92,10 @@ def lease_for_use(*, lease_id: Any, brand: Tenant, lock: bool = False) -> Lease:
     if lease.expires_at <= timezone.now():
         raise LeaseError("lease", f"lease {lease.pk} expired on {lease.expires_at:%Y-%m-%d}", status=403,
                          code="lease_expired")
+    if agent is not None and agent not in lease.agents:
+        granted = ", ".join(lease.agents) or "none"
+        raise LeaseError("agent", f"the {agent} agent may not work under lease {lease.pk}; it grants: {granted}",
+                         status=403, code="agent_not_leased")
     return lease
 
 

@@ -32,11 +32,12 @@ class CleanRoomError(ValueError):
         self.message, self.status, self.code, self.details = message, status, code, details or {}
 
 
-def clean_room_query(*, brand: Tenant, actor: str, lease_id: Any, sql: Any) -> dict:
+def clean_room_query(*, brand: Tenant, actor: str, lease_id: Any, sql: Any, agent: str | None = None) -> dict:
+    """`agent` names the agent asking (the agents pass it; the lease must grant that agent); people pass none."""
     if not isinstance(sql, str) or not sql.strip():
         raise CleanRoomError("sql: write one SELECT over the leased views", status=400, code="invalid_request",
                              details={"field": "sql"})
-    lease = _lease(brand, lease_id)
+    lease = _lease(brand, lease_id, agent=agent)
     try:
         # The brand's own uploaded audience is always joinable under its lease; the retailer's views as granted.
         verified = verify(sql, allowed_views=set(lease.views) | {"audience"})
@@ -49,7 +50,7 @@ def clean_room_query(*, brand: Tenant, actor: str, lease_id: Any, sql: Any) -> d
                              details={"clause": exc.clause, "rule": exc.rule}) from exc
     refusal = None
     with transaction.atomic():
-        lease = _lease(brand, lease_id, lock=True)  # one query at a time per lease: the budget is checked once
+        lease = _lease(brand, lease_id, lock=True, agent=agent)  # one query at a time per lease: one budget check
         earlier = (LeaseQuery.objects.filter(lease=lease, fingerprint=verified.fingerprint, repeated=False)
                    .order_by("created_at").first() if lease.dp else None)
         epsilon = lease.epsilon_per_query if lease.dp and earlier is None else 0.0
@@ -65,7 +66,7 @@ def clean_room_query(*, brand: Tenant, actor: str, lease_id: Any, sql: Any) -> d
                 rows_returned=len(answer["rows"]), rows_suppressed=answer["suppressed"], answer=answer,
                 repeated=earlier is not None)
             _audit_both(lease, actor, details={
-                "query": entry.pk, "sql": verified.sql, "rows_returned": entry.rows_returned,
+                "query": entry.pk, "agent": agent, "sql": verified.sql, "rows_returned": entry.rows_returned,
                 "rows_suppressed": entry.rows_suppressed, "epsilon": epsilon, "repeated": entry.repeated})
     if refusal is not None:
         _audit_both(lease, actor, outcome=Outcome.DENIED, details={"sql": verified.sql, "refused": refusal.code})
@@ -74,9 +75,9 @@ def clean_room_query(*, brand: Tenant, actor: str, lease_id: Any, sql: Any) -> d
             "epsilon_left": left - epsilon if lease.dp else None, "repeated": entry.repeated}
 
 
-def _lease(brand: Tenant, lease_id: Any, *, lock: bool = False) -> Lease:
+def _lease(brand: Tenant, lease_id: Any, *, lock: bool = False, agent: str | None = None) -> Lease:
     try:
-        return lease_for_use(lease_id=lease_id, brand=brand, lock=lock)
+        return lease_for_use(lease_id=lease_id, brand=brand, lock=lock, agent=agent)
     except LeaseError as exc:
         raise CleanRoomError(exc.message, status=exc.status, code=exc.code, details={"field": exc.field}) from exc
 

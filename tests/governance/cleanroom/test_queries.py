@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
 from governance.cleanroom.demo import generate
+from governance.cleanroom.services import CleanRoomError, clean_room_query
 from tenants.leases import lease_grant
 from tenants.models import LeaseQuery
 from tests.conftest import api_client_for, audit_rows
@@ -156,3 +157,17 @@ def test_the_command_prints_the_answer_or_the_refusal(acme, megamart, clean_room
         call_command("cleanroom_query", "--tenant", "acme", "--lease", str(granted.pk), "SELECT user_key FROM segments")
 
     assert len(json.loads(out.getvalue())["rows"]) == 4
+
+
+def test_an_agent_queries_only_under_a_lease_that_grants_it(acme, megamart, clean_room):
+    granted = lease(acme, megamart, agents=["measurement"])
+
+    with schema_context("acme"):
+        answer = clean_room_query(brand=acme, actor="agent:measurement", lease_id=granted.pk, sql=BY_PLACEMENT,
+                                  agent="measurement")
+        with pytest.raises(CleanRoomError) as raised:
+            clean_room_query(brand=acme, actor="agent:planner", lease_id=granted.pk, sql=BY_PLACEMENT, agent="planner")
+
+    assert len(answer["rows"]) == 4
+    assert raised.value.code == "agent_not_leased" and "it grants: measurement" in raised.value.message
+    assert [r.details["agent"] for r in audit_rows(megamart, action="cleanroom.query")] == ["measurement"]
