@@ -24,7 +24,9 @@ from governance.cleanroom.api import CleanRoomAudienceApi, CleanRoomBudgetApi, C
 from governance.pii import urls as pii_urls
 from governance.policies import urls as policy_urls
 from governance.scan_api import GovernanceScanApi
+from inference.adapters import urls as adapter_urls
 from inference.api import GenerateApi
+from inference.rag.api import RagSearchApi
 from tenants.api import ApiKeyListCreateApi, ApiKeyRevokeApi, MeApi, TokenObtainApi, TokenRefreshApi
 from tenants.jobs.api import JobCancelApi, JobDetailApi, JobListApi
 from tenants.leases_api import (
@@ -49,6 +51,7 @@ tenant = [
     path("jobs/<str:job_id>", JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<str:job_id>/cancel", JobCancelApi.as_view(), name="job-cancel"),
     path("generate", GenerateApi.as_view(), name="generate"),
+    path("rag/search", RagSearchApi.as_view(), name="rag-search"),
     path("ingest", IngestApi.as_view(), name="ingest"),
     path("ingest/batches", BatchListApi.as_view(), name="ingest-batches"),
     path("ingest/batches/<int:batch_id>", BatchDetailApi.as_view(), name="ingest-batch-detail"),
@@ -77,4 +80,5 @@ tenant = [
     path("audit/export.csv", AuditExportApi.as_view(), name="audit-export"),
     *pii_urls.urlpatterns,
     *policy_urls.urlpatterns,
+    *adapter_urls.urlpatterns,
 ]

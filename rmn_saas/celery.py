@@ -10,4 +10,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rmn_saas.settings")
 
 app = CeleryApp("rmn_saas")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["tenants.jobs", "inference", "campaigns"])
+app.autodiscover_tasks(["tenants.jobs", "inference", "inference.rag", "campaigns"])

@@ -49,6 +49,8 @@ SHARED_APPS = [
     "tenants.accounts",
     "governance.audit",
     "governance.policies",
+    "inference.adapters",
+    "inference.rag",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -215,6 +217,9 @@ CELERY_BROKER_URL = (
 )
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_IGNORE_RESULT = True  # results live on Job rows in the tenant's schema
+# Only tasks that set ignore_result=False keep a result here: the few answers a request waits for (RAG search).
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_RESULT_EXPIRES = 300
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -229,6 +234,15 @@ CELERY_BEAT_SCHEDULE = {
 RMN_BASE_MODEL = os.environ.get("RMN_BASE_MODEL", "smollm2-135m-instruct")
 RMN_MODEL_CACHE_DIR = Path(os.environ.get("RMN_MODEL_CACHE_DIR", DATA_DIR / "models"))
 RMN_GENERATE_MAX_NEW_TOKENS = int(os.environ.get("RMN_GENERATE_MAX_NEW_TOKENS", "512"))
+# LoRA adapters (inference/adapters): artifacts live encrypted under RMN_ADAPTER_DIR/<adapter id>/, with AES-GCM keys
+# derived per owner tenant from RMN_ADAPTER_KEY (else SECRET_KEY: rotating it then makes stored adapters unreadable).
+# They are signed with the platform's Ed25519 key, generated once into .data unless RMN_ADAPTER_SIGNING_KEY names a
+# PEM file (PKCS#8) that exists.
+RMN_ADAPTER_DIR = Path(os.environ.get("RMN_ADAPTER_DIR", DATA_DIR / "adapters"))
+RMN_ADAPTER_KEY = os.environ.get("RMN_ADAPTER_KEY", "")
+RMN_ADAPTER_SIGNING_KEY = os.environ.get("RMN_ADAPTER_SIGNING_KEY", "")
+RMN_ADAPTER_SIGNING_KEY_DEFAULT = DATA_DIR / "adapter_signing_key.pem"
+RMN_ADAPTER_MAX_BYTES = int(os.environ.get("RMN_ADAPTER_MAX_MB", "200")) * 1024 * 1024
 # Per-tenant keys for PII hashing, {"schema": "hex"}; a tenant without one gets a key derived from SECRET_KEY
 # (governance/pii/keys.py), so rotating SECRET_KEY changes those tenants' hashes.
 RMN_PII_KEYS = json.loads(os.environ.get("RMN_PII_KEYS", "{}"))

@@ -99,6 +99,13 @@ def lease_for_use(*, lease_id: Any, brand: Tenant, lock: bool = False, agent: st
     return lease
 
 
+def lease_active(*, brand: Tenant, retailer: Tenant) -> Lease | None:
+    """A lease from this retailer that the brand holds in force now (not revoked, not expired; the one that runs
+    longest), or None. Grants that need no particular view or agent (using a retailer's adapters) ask only this."""
+    return (Lease.objects.filter(brand=brand, retailer=retailer, revoked_at__isnull=True, expires_at__gt=timezone.now())
+            .order_by("-expires_at", "-pk").first())
+
+
 def lease_list(*, tenant: Tenant) -> QuerySet[Lease]:
     """A retailer's granted leases, or a brand's held ones, newest first; nobody else's."""
     side = {"retailer": tenant} if tenant.kind == TenantKind.RETAILER else {"brand": tenant}

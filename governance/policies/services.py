@@ -95,4 +95,8 @@ def policy_activate(*, retailer: Tenant, version: int, actor: str) -> tuple[Poli
     policy_set.save(update_fields=["status", "updated_at"])
     _audit(actor=actor, action="policy.activate", policy_set=policy_set,
            previous_version=previous.version if previous else None)
+    from inference.rag.services import knowledge_index_on_commit
+
+    # Retrieval must cite the rules now in force: the retailer's chunks are rebuilt once this commits.
+    knowledge_index_on_commit(retailer=retailer, actor=actor, reason=f"policy v{version} activated")
     return policy_set, previous
