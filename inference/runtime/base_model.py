@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -158,6 +158,18 @@ class BaseModel:
     load_seconds: float
     context_window: int
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Set by an adapter manager sharing this model: run under the lock, it puts the plain base weights back.
+    before_base_generation: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while the model runs; whoever changes its weights or adapters holds it too."""
+        return self._lock
+
+    @property
+    def pad_token_id(self) -> int:
+        pad_token_id = self.tokenizer.pad_token_id
+        return self.tokenizer.eos_token_id if pad_token_id is None else pad_token_id
 
     @property
     def device(self) -> torch.device:
@@ -175,6 +187,15 @@ class BaseModel:
 
     def generate(self, *, prompt: str, max_new_tokens: int, system: str | None = None) -> dict[str, Any]:
         """Greedy-decode a reply to prompt; deterministic for a given model, prompt and device."""
+        encoded = self.encode_checked(prompt=prompt, max_new_tokens=max_new_tokens, system=system)
+        # One generation at a time: concurrent calls would only fight over the same cores or GPU.
+        with self._lock:
+            if self.before_base_generation is not None:
+                self.before_base_generation()
+            return self.generate_encoded(encoded, max_new_tokens=max_new_tokens)
+
+    def encode_checked(self, *, prompt: str, max_new_tokens: int, system: str | None = None) -> BatchEncoding:
+        """The chat-templated prompt, or PromptTooLong when it and max_new_tokens overflow the context window."""
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
         encoded = self._encode(prompt=prompt, system=system)
@@ -184,15 +205,16 @@ class BaseModel:
                 f"prompt of {prompt_tokens} tokens plus max_new_tokens={max_new_tokens} exceeds the "
                 f"{self.context_window}-token context window of {self.name}"
             )
+        return encoded
+
+    def generate_encoded(self, encoded: BatchEncoding, *, max_new_tokens: int) -> dict[str, Any]:
+        """Greedy decoding of an `encode_checked` prompt, for a caller holding `lock` with its weights in place."""
+        prompt_tokens = int(encoded["input_ids"].shape[1])
         encoded = encoded.to(self.model.device)
-        pad_token_id = self.tokenizer.pad_token_id
-        if pad_token_id is None:
-            pad_token_id = self.tokenizer.eos_token_id
-        # One generation at a time: concurrent calls would only fight over the same cores or GPU.
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():
             started = time.perf_counter()
             output = self.model.generate(
-                **encoded, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad_token_id
+                **encoded, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.pad_token_id
             )
             seconds = time.perf_counter() - started
         completion = output[0, prompt_tokens:]
