@@ -3,6 +3,7 @@ because the web process imports this module to send them."""
 
 from __future__ import annotations
 
+import gc
 import os
 
 from celery.signals import worker_ready
@@ -44,3 +45,6 @@ def preload_base_model(**kwargs) -> None:
     # The gpu worker loads the model once at start, so the first request does not pay for it.
     if os.environ.get("RMN_PRELOAD_MODEL") == "1":
         base_model()
+        # The model's objects never die: moving them out of the collector's view keeps a full collection
+        # (about 275 ms here) from landing inside an adapter load or a request.
+        gc.freeze()
