@@ -14,7 +14,7 @@ from tenants.permissions import AnyRole
 
 TEXT_REQUIRED = "text is required and must be a string"
 BODY_NOT_OBJECT = "the body must be a JSON object"
-# The JSON body may escape each character as six (\uXXXX); a bigger body is refused before it is parsed.
+# JSON may spell each character as a six-character \u escape; a bigger body is refused before it is parsed.
 MAX_BODY_BYTES = MAX_CHARS * 6 + 4096
 
 
