@@ -85,8 +85,11 @@ def cmd_up(_: argparse.Namespace) -> int:
         commands = {
             "web": [PYTHON, str(ROOT / "manage.py"), "runserver", "127.0.0.1:8000", "--noreload"],
             "worker": [*celery, "worker", "-Q", "default", "-n", "default@%h", "--loglevel", "INFO"],
-            "gpu-worker": [  # one process per accelerator; the model loads once, at start
-                *celery, "worker", "-Q", "gpu", "-n", "gpu@%h", "--pool", "solo", "--concurrency", "1",
+            # One process per accelerator: the model loads once, at start, and a few threads take jobs at once so
+            # that concurrent generations meet in one mixed-stack batch (inference/serving.py).
+            "gpu-worker": [
+                *celery, "worker", "-Q", "gpu", "-n", "gpu@%h", "--pool", "threads",
+                "--concurrency", env.get("RMN_GPU_CONCURRENCY", "4"), "--prefetch-multiplier", "1",
                 "--loglevel", "INFO",
             ],
             "beat": [

@@ -21,6 +21,14 @@ from campaigns.views import (
     preview_suggest,
 )
 from governance.audit.views import audit_page
+from inference.adapters.views import (
+    adapter_approve_submit,
+    adapter_page,
+    adapter_publish_submit,
+    adapter_retire_submit,
+    adapter_upload_submit,
+    adapters_page,
+)
 from inference.views import generate_page
 from tenants.jobs.views import job_progress_partial, jobs_page
 from tenants.lease_views import lease_grant_submit, lease_page, lease_query_submit, lease_revoke_submit, leases_page
@@ -58,4 +66,10 @@ urlpatterns = [
     path("leases/<int:lease_id>/", lease_page, name="lease"),
     path("leases/<int:lease_id>/revoke", lease_revoke_submit, name="lease-revoke"),
     path("leases/<int:lease_id>/query", lease_query_submit, name="lease-query"),
+    path("adapters/", adapters_page, name="adapters"),
+    path("adapters/upload", adapter_upload_submit, name="adapter-upload"),
+    path("adapters/<int:adapter_id>/", adapter_page, name="adapter"),
+    path("adapters/<int:adapter_id>/approve", adapter_approve_submit, name="adapter-approve"),
+    path("adapters/<int:adapter_id>/retire", adapter_retire_submit, name="adapter-retire"),
+    path("adapters/<int:adapter_id>/publish", adapter_publish_submit, name="adapter-publish"),
 ]

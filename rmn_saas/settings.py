@@ -231,7 +231,20 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # The base model: the embedded SmolLM2 GGUF by default, or any local Hugging Face checkpoint path.
+# The served base model (inference/base_models.py): an embedded model's name or a Hugging Face checkpoint path;
+# RMN_BASE_MODEL_QUANTIZATION=nf4 loads it in 4-bit through bitsandbytes.
 RMN_BASE_MODEL = os.environ.get("RMN_BASE_MODEL", "smollm2-135m-instruct")
+RMN_BASE_MODEL_QUANTIZATION = os.environ.get("RMN_BASE_MODEL_QUANTIZATION", "")
+# Where generation runs: "local" (the gpu worker's own model and adapter manager) or "vllm" (an OpenAI-compatible
+# vLLM server with runtime LoRA loading, for scale-out; see inference/backends/vllm.py).
+RMN_GENERATION_BACKEND = os.environ.get("RMN_GENERATION_BACKEND", "local")
+RMN_VLLM_URL = os.environ.get("RMN_VLLM_URL", "http://127.0.0.1:8000")
+RMN_VLLM_MODEL = os.environ.get("RMN_VLLM_MODEL", "")
+RMN_VLLM_API_KEY = os.environ.get("RMN_VLLM_API_KEY", "")
+RMN_VLLM_LORA_DIR = Path(os.environ.get("RMN_VLLM_LORA_DIR", DATA_DIR / "vllm-loras"))
+# The gpu worker's adapter manager: adapter weights held in memory, and merged weights for hot stacks.
+RMN_ADAPTER_MEMORY_MB = int(os.environ.get("RMN_ADAPTER_MEMORY_MB", "512"))
+RMN_ADAPTER_MERGED_MB = int(os.environ.get("RMN_ADAPTER_MERGED_MB", "0")) or None  # default: two full stacks
 RMN_MODEL_CACHE_DIR = Path(os.environ.get("RMN_MODEL_CACHE_DIR", DATA_DIR / "models"))
 RMN_GENERATE_MAX_NEW_TOKENS = int(os.environ.get("RMN_GENERATE_MAX_NEW_TOKENS", "512"))
 # LoRA adapters (inference/adapters): artifacts live encrypted under RMN_ADAPTER_DIR/<adapter id>/, with AES-GCM keys

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+WORKER_ADAPTER_DIR = ARTIFACTS / "worker-adapters"
 PASSWORD = "demo-pass-123"
 
 
@@ -163,11 +165,15 @@ def _test_database_url() -> str:
 
 @pytest.fixture(scope="session")
 def celery_workers(django_db_setup):
-    """The real workers: one process consuming `default` and one (solo, model preloaded) consuming `gpu`."""
+    """The real workers: one process consuming `default` and one (threads, model preloaded) consuming `gpu`, which
+    shares the adapter store (WORKER_ADAPTER_DIR) with the tests that upload adapters for it."""
     ARTIFACTS.mkdir(exist_ok=True)
-    env = dict(os.environ, DATABASE_URL=_test_database_url(), RMN_PRELOAD_MODEL="1", PYTHONUNBUFFERED="1")
+    shutil.rmtree(WORKER_ADAPTER_DIR, ignore_errors=True)
+    env = dict(os.environ, DATABASE_URL=_test_database_url(), RMN_PRELOAD_MODEL="1", PYTHONUNBUFFERED="1",
+               RMN_ADAPTER_DIR=str(WORKER_ADAPTER_DIR))
     workers = []
-    for queue, extra in (("default", ["--concurrency", "1"]), ("gpu", ["--pool", "solo"])):
+    gpu = ["--pool", "threads", "--concurrency", "4", "--prefetch-multiplier", "1"]  # as `bin/rmn up` runs it
+    for queue, extra in (("default", ["--concurrency", "1"]), ("gpu", gpu)):
         log = ARTIFACTS / f"celery-{queue}.log"
         command = [sys.executable, "-m", "celery", "-A", "rmn_saas", "worker", "-Q", queue,
                    "-n", f"{queue}-test@%h", "--loglevel", "INFO", "--logfile", str(log), *extra]

@@ -77,10 +77,11 @@ def _retailer(tenant: Tenant, slug: str | None) -> Tenant | None:
 def route(*, tenant: Tenant, task: str, retailer: str | None = None, explicit: list[int] | None = None,
           base_model: str | None = None) -> Route:
     """The stack for this request. `explicit` names the adapters instead: each must be usable (else the same 404 as
-    a missing one, for the first that is not) and fit the base model (else 400 naming it)."""
+    a missing one, for the first that is not) and fit the base model (else 400 naming it); an empty list asks for
+    the base model alone."""
     base_model = base_model or settings.RMN_BASE_MODEL
     context = _retailer(tenant, retailer)
-    if explicit:
+    if explicit is not None:
         stack, explanation, skipped = _explicit(tenant, context, explicit, base_model)
     else:
         stack, explanation, skipped = _automatic(tenant, context, task, base_model)

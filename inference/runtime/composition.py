@@ -180,7 +180,13 @@ class RequestBatcher:
         if not ready:
             return
         try:
-            results = self._manager.generate_batch([request for request, _ in ready])
+            if len(ready) == 1:
+                # Alone, a request runs the one-stack path, where a hot stack's merged weights serve it.
+                request = ready[0][0]
+                results = [self._manager.generate(prompt=request.prompt, max_new_tokens=request.max_new_tokens,
+                                                  stack=request.stack, system=request.system)]
+            else:
+                results = self._manager.generate_batch([request for request, _ in ready])
         except Exception as exc:  # handed to every caller of the batch
             for _, future in ready:
                 future.set_exception(exc)

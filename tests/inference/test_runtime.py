@@ -91,3 +91,22 @@ def test_over_long_prompt_is_rejected_with_the_limit(base_model: BaseModel) -> N
     # when / then
     with pytest.raises(PromptTooLong, match=str(base_model.context_window)):
         base_model.generate(prompt=prompt, max_new_tokens=8)
+
+
+def test_the_base_model_loads_in_4bit_nf4_and_generates(cache_dir: Path, base_model: BaseModel) -> None:
+    from bitsandbytes.nn import Linear4bit
+
+    # when the deployment asks for 4-bit NF4 weights
+    quantized = load_base_model(source=None, cache_dir=cache_dir, quantization="nf4")
+
+    # then the projections are 4-bit layers, the model takes well under half the memory, and it still answers
+    assert isinstance(quantized.model.model.layers[0].self_attn.q_proj, Linear4bit)
+    assert quantized.quantization == "nf4"
+    assert quantized.model.get_memory_footprint() < 0.4 * base_model.model.get_memory_footprint()
+    result = quantized.generate(prompt="Name one fruit that is yellow.", max_new_tokens=3)
+    assert result["completion_tokens"] > 0 and result["text"]
+
+
+def test_an_unknown_quantization_is_refused(cache_dir: Path) -> None:
+    with pytest.raises(ValueError, match="quantization must be one of"):
+        load_base_model(source=None, cache_dir=cache_dir, quantization="int3")

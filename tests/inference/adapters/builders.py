@@ -47,11 +47,31 @@ def lora_files(*, model: bytes | None = None, config: bytes | None = None, rank:
     return [SimpleUploadedFile(name, data) for name, data in files.items()]
 
 
+# SmolLM2-135M's attention shapes: hidden 576, 3 key/value heads of 64; 30 decoder layers.
+SMOLLM2_SHAPES = {"q_proj": (576, 576), "v_proj": (192, 576)}
+SMOLLM2_LAYERS = 30
+
+
+def smollm2_lora_files(*, seed: int, rank: int = 8, alpha: float = 16, b_std: float = 0.05) -> list:
+    """A LoRA for the embedded base model (q and v projections of every layer) whose random lora_B really changes
+    what the model says; different seeds give different adapters."""
+    rng = np.random.default_rng(seed)
+    tensors = {}
+    for layer in range(SMOLLM2_LAYERS):
+        for module, (out_features, in_features) in SMOLLM2_SHAPES.items():
+            prefix = f"base_model.model.model.layers.{layer}.self_attn.{module}"
+            bound = 1 / np.sqrt(in_features)
+            tensors[f"{prefix}.lora_A.weight"] = rng.uniform(-bound, bound, (rank, in_features)).astype(np.float32)
+            tensors[f"{prefix}.lora_B.weight"] = rng.normal(0, b_std, (out_features, rank)).astype(np.float32)
+    return [SimpleUploadedFile(MODEL_FILE, save(tensors, metadata={"format": "pt"})),
+            SimpleUploadedFile(CONFIG_FILE, lora_config(rank=rank, alpha=alpha, modules=tuple(SMOLLM2_SHAPES)))]
+
+
 def adapter_made(owner, *, name: str, kind: str | None = None, task: str = "", approve: bool = True,
                  published: bool = False, base_model: str | None = None, rank: int = 4,
-                 actor: str = "user:test") -> Adapter:
+                 actor: str = "user:test", files: list | None = None) -> Adapter:
     """An adapter stored by the real upload service (and approved by the real service unless asked not to)."""
     kind = kind or {"platform": "task"}.get(owner.kind, owner.kind)
     adapter = adapter_upload(owner=owner, actor=actor, name=name, kind=kind, task=task, published=published,
-                             files=lora_files(rank=rank, base_model=base_model))
+                             files=files or lora_files(rank=rank, base_model=base_model))
     return adapter_approve(adapter=adapter, actor=actor) if approve else adapter

@@ -1,0 +1,1 @@
+"""Inference backends other than the local torch runtime (inference/runtime/): see `vllm`."""
