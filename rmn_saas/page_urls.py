@@ -29,6 +29,13 @@ from inference.adapters.views import (
     adapter_upload_submit,
     adapters_page,
 )
+from inference.training.views import (
+    training_cancel_submit,
+    training_page,
+    training_resume_submit,
+    training_row_partial,
+    training_run_page,
+)
 from inference.views import generate_page
 from tenants.jobs.views import job_progress_partial, jobs_page
 from tenants.lease_views import lease_grant_submit, lease_page, lease_query_submit, lease_revoke_submit, leases_page
@@ -68,6 +75,11 @@ urlpatterns = [
     path("leases/<int:lease_id>/query", lease_query_submit, name="lease-query"),
     path("adapters/", adapters_page, name="adapters"),
     path("adapters/upload", adapter_upload_submit, name="adapter-upload"),
+    path("adapters/training/", training_page, name="training"),
+    path("adapters/training/<int:run_id>/", training_run_page, name="training-run"),
+    path("adapters/training/<int:run_id>/row", training_row_partial, name="training-row"),
+    path("adapters/training/<int:run_id>/cancel", training_cancel_submit, name="training-cancel"),
+    path("adapters/training/<int:run_id>/resume", training_resume_submit, name="training-resume"),
     path("adapters/<int:adapter_id>/", adapter_page, name="adapter"),
     path("adapters/<int:adapter_id>/approve", adapter_approve_submit, name="adapter-approve"),
     path("adapters/<int:adapter_id>/retire", adapter_retire_submit, name="adapter-retire"),

@@ -51,6 +51,7 @@ SHARED_APPS = [
     "governance.policies",
     "inference.adapters",
     "inference.rag",
+    "inference.training",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -221,6 +222,9 @@ CELERY_TASK_IGNORE_RESULT = True  # results live on Job rows in the tenant's sch
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_RESULT_EXPIRES = 300
 CELERY_TASK_ACKS_LATE = True
+# Redis redelivers an unacknowledged task after this long; training runs take up to hours, so it must be longer
+# than the longest task (each task also refuses to start work another worker already took).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {"inference.*": {"queue": "gpu"}, "campaigns.*": {"queue": "default"}}
@@ -244,6 +248,10 @@ RMN_VLLM_API_KEY = os.environ.get("RMN_VLLM_API_KEY", "")
 RMN_VLLM_LORA_DIR = Path(os.environ.get("RMN_VLLM_LORA_DIR", DATA_DIR / "vllm-loras"))
 # The gpu worker's adapter manager: adapter weights held in memory, and merged weights for hot stacks.
 RMN_ADAPTER_MEMORY_MB = int(os.environ.get("RMN_ADAPTER_MEMORY_MB", "512"))
+# Adapter training (inference/training): run folders (checkpoints, the trained adapter before registration), and
+# how many points of held-out exact match a trained adapter must gain over the base model to be approved.
+RMN_TRAINING_DIR = Path(os.environ.get("RMN_TRAINING_DIR", DATA_DIR / "training"))
+RMN_TRAINING_APPROVAL_MARGIN = float(os.environ.get("RMN_TRAINING_APPROVAL_MARGIN", "0.10"))
 RMN_ADAPTER_MERGED_MB = int(os.environ.get("RMN_ADAPTER_MERGED_MB", "0")) or None  # default: two full stacks
 RMN_MODEL_CACHE_DIR = Path(os.environ.get("RMN_MODEL_CACHE_DIR", DATA_DIR / "models"))
 RMN_GENERATE_MAX_NEW_TOKENS = int(os.environ.get("RMN_GENERATE_MAX_NEW_TOKENS", "512"))

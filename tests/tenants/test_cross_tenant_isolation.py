@@ -105,13 +105,18 @@ ROUTES = [
     ("adapter-detail", "PATCH", "/api/v1/adapters/{adapter_id}", {"metrics": {"rougeL": 0.41}}),
     ("adapter-approve", "POST", "/api/v1/adapters/{adapter_id}/approve", None),
     ("adapter-retire", "POST", "/api/v1/adapters/{adapter_id}/retire", None),
+    ("training-runs", "GET", "/api/v1/adapters/train", None),
+    ("training-runs", "POST", "/api/v1/adapters/train", {"name": "isolation-voice", "dataset": "isolation"}),
+    ("training-run-detail", "GET", "/api/v1/adapters/train/{run_id}", None),
+    ("training-run-cancel", "POST", "/api/v1/adapters/train/{run_id}/cancel", None),
+    ("training-run-resume", "POST", "/api/v1/adapters/train/{run_id}/resume", None),
 ]
 # Routes only a retailer uses: their control call is megamart's admin on megamart's domain.
 RETAILER_ROUTES = {("leases", "POST"), ("lease-revoke", "POST"), ("governance-policies", "GET"),
                    ("governance-policies", "POST"), ("governance-policy-detail", "GET"),
                    ("governance-policy-activate", "POST")}
 ID_KEYS = ("job_id", "key_id", "batch_id", "plan_id", "other_id", "experiment_id", "lease_id", "version",
-           "adapter_id")
+           "adapter_id", "run_id")
 # The login routes take no credentials; their cross-tenant cases have their own tests below.
 LOGIN_ROUTES = {"token-obtain", "token-refresh"}
 ROUTE_PATTERNS = {pattern.name: f"api/v1/{pattern.pattern}" for pattern in api_urls.tenant}
@@ -125,12 +130,15 @@ def test_every_tenant_api_route_is_covered():
 
 
 @pytest.fixture
-def acme_objects(acme, megamart, settings, tmp_path):
-    """A queued job, an active API key, an ingest batch, two plans, an experiment and a draft adapter of acme, a
-    lease megamart granted it and a draft policy version of megamart, which the other tenant's callers aim at."""
+def acme_objects(acme, megamart, settings, tmp_path, monkeypatch):
+    """A queued job, an active API key, an ingest batch, two plans, an experiment, a draft adapter and a queued
+    training run of acme, a lease megamart granted it and a draft policy version of megamart, which the other
+    tenant's callers aim at."""
     from campaigns.models import Experiment, IngestBatch, Plan
     from governance.policies.services import policy_import
     from inference.adapters.services import adapter_upload
+    from inference.training.datasets import BUILDERS, planner_dataset
+    from inference.training.services import training_start
     from tenants.leases import lease_grant
 
     job = job_in(acme)
@@ -151,9 +159,13 @@ def acme_objects(acme, megamart, settings, tmp_path):
     settings.RMN_ADAPTER_DIR = tmp_path / "adapters"
     settings.RMN_ADAPTER_SIGNING_KEY, settings.RMN_ADAPTER_SIGNING_KEY_DEFAULT = "", tmp_path / "signing_key.pem"
     adapter = adapter_upload(owner=acme, actor="user:acme-admin", name="acme-voice", kind="brand", files=lora_files())
+    monkeypatch.setitem(BUILDERS, ("brand", "isolation"), planner_dataset)  # no brand dataset exists yet
+    run = training_start(owner=acme, actor="user:acme-admin", kind="brand", name="acme-voice", dataset="isolation",
+                         enqueue=False)
     return {"job_id": str(job.id), "key_id": key_id, "batch_id": str(batch.pk), "job": job,
             "plan_id": str(plans[0].pk), "other_id": str(plans[1].pk), "experiment_id": str(experiment.pk),
-            "lease_id": str(lease.pk), "version": str(draft.version), "adapter_id": str(adapter.pk)}
+            "lease_id": str(lease.pk), "version": str(draft.version), "adapter_id": str(adapter.pk),
+            "run_id": str(run.pk)}
 
 
 def _megamart_caller(kind: str, megamart, acme) -> tuple[APIClient, dict, dict]:
@@ -228,6 +240,10 @@ def test_own_tenants_credentials_pass_on_the_same_calls(request, acme, megamart,
     # megamart's admin on its own domain).
     if name == "rag-search":  # answered by the gpu worker while the request waits
         request.getfixturevalue("celery_workers")
+    if name == "training-run-resume":  # only a cancelled or failed run resumes
+        from inference.training.models import TrainingRun
+
+        TrainingRun.objects.filter(pk=acme_objects["run_id"]).update(status="cancelled")
     own = megamart if (name, method) in RETAILER_ROUTES else acme
     client = api_client_for(own, username=f"{own.slug}-admin")
 
@@ -377,7 +393,7 @@ def test_platform_domain_does_not_serve_tenant_routes(platform, name, method, te
 
     # when it calls a tenant-only route
     ids = {"job_id": uuid.uuid4(), "key_id": "000000000000", "batch_id": 0, "plan_id": 0, "other_id": 0,
-           "experiment_id": 0, "lease_id": 0, "version": 0, "adapter_id": 0}
+           "experiment_id": 0, "lease_id": 0, "version": 0, "adapter_id": 0, "run_id": 0}
     response = _call(client, method, template.format(**ids), body, {key: str(value) for key, value in ids.items()})
 
     # then there is no such route here
