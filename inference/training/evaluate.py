@@ -43,7 +43,7 @@ def score_tool_calls(model, tokenizer, cases: list[ToolCallCase], *, schema: dic
 
 def compare_with_base(*, base_dir: Path, adapter_dir: Path, cases: list[ToolCallCase], schema: dict,
                       canonical: Callable[[Any], Any], progress: Callable[[str, int, int], None] | None = None,
-                      ) -> dict[str, Any]:
+                      max_new_tokens: int = 96) -> dict[str, Any]:
     """Score the base model, then the same model with the adapter merged in, on the same cases."""
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
     dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
@@ -54,9 +54,9 @@ def compare_with_base(*, base_dir: Path, adapter_dir: Path, cases: list[ToolCall
         return None if progress is None else (lambda done, total: progress(arm, done, total))
 
     base = score_tool_calls(model, tokenizer, cases, schema=schema, canonical=canonical,
-                            progress=arm_progress("base"))
+                            max_new_tokens=max_new_tokens, progress=arm_progress("base"))
     # Merged, the adapter runs at base-model speed; the scores are those of the unmerged adapter up to rounding.
     tuned = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload().eval()
     adapter = score_tool_calls(tuned, tokenizer, cases, schema=schema, canonical=canonical,
-                               progress=arm_progress("adapter"))
+                               max_new_tokens=max_new_tokens, progress=arm_progress("adapter"))
     return {"base": base, "adapter": adapter, "gain": adapter["exact_match"] - base["exact_match"]}

@@ -118,7 +118,8 @@ def _run(run: TrainingRun, *, resume: bool) -> None:
                 message=f"evaluating the {arm}: {done} of {total}")
 
     evaluation = compare_with_base(base_dir=base_dir, adapter_dir=Path(trained["adapter_dir"]), cases=data.held_out,
-                                   schema=data.schema, canonical=data.canonical, progress=on_case)
+                                   schema=data.schema, canonical=data.canonical, progress=on_case,
+                                   max_new_tokens=run.hyperparameters.get("eval_max_new_tokens", 96))
     margin = settings.RMN_TRAINING_APPROVAL_MARGIN
     approved = evaluation["gain"] >= margin
     numbers = {"adapter": evaluation["adapter"]["exact_match"], "base": evaluation["base"]["exact_match"],

@@ -22,7 +22,7 @@ HYPERPARAMETER_BOUNDS: dict[str, tuple[type, float, float]] = {
     "rank": (int, 1, 256), "alpha": (int, 1, 1024), "dropout": (float, 0.0, 0.5), "learning_rate": (float, 1e-6, 0.1),
     "max_steps": (int, 1, 20_000), "batch_size": (int, 1, 128), "max_length": (int, 32, 4096),
     "warmup_steps": (int, 0, 1000), "save_steps": (int, 1, 10_000), "seed": (int, 0, 2**31 - 1),
-    "n_train": (int, 1, 200_000), "n_held_out": (int, 1, 10_000),
+    "n_train": (int, 1, 200_000), "n_held_out": (int, 1, 10_000), "eval_max_new_tokens": (int, 8, 2048),
 }
 DEFAULTS = {"n_train": 1200, "n_held_out": 100}
 

@@ -109,8 +109,9 @@ def test_a_loss_that_turns_nan_stops_training_with_the_reason():
 
 
 def test_a_short_run_trains_evaluates_both_arms_and_registers_a_signed_draft(platform):
-    # given a tiny run: 3 steps on 50 objectives, scored on 20 held-out ones
-    run = _start(platform, hyperparameters={"n_train": 50, "n_held_out": 20, "max_steps": 3, "batch_size": 4})
+    # given a tiny run: 3 steps on 50 objectives, scored on 20 held-out ones with short answers (to keep it quick)
+    run = _start(platform, hyperparameters={"n_train": 50, "n_held_out": 20, "max_steps": 3, "batch_size": 4,
+                                            "eval_max_new_tokens": 40})
 
     # when the runner runs it
     run = _run(run)
